@@ -1,0 +1,72 @@
+"""The data-directory search that every loader uses.
+
+Where we look, in order:
+1. the folder given with `--data-dir` (passed to the loader as `data_dir`);
+2. the folder named by the environment variable `DLWP_DATA_DIR`;
+3. `./data` in the current working directory;
+4. the Keras cache, `$KERAS_HOME/datasets` or `~/.keras/datasets`.
+
+Inside a data directory the layout is one folder per dataset, as in
+`../shared/data`: `mnist/mnist.npz`, `cats_and_dogs_small/train/cats/...`,
+`hoda/hoda.npz`, `style_images/starry_night.jpg`, ... The Keras cache keeps
+its files flat (`~/.keras/datasets/mnist.npz`), so loaders usually offer both
+spellings of a path.
+"""
+
+import os
+from pathlib import Path
+
+
+class DataError(Exception):
+    """A problem with the user's data; the message says how to fix it."""
+
+
+class DataNotFoundError(DataError):
+    """The data could not be found locally nor downloaded."""
+
+
+def keras_cache_dir():
+    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(keras_home) / "datasets"
+
+
+def data_dir_candidates(data_dir=None):
+    """The folders to search, in order, each with where it came from."""
+    candidates = []
+    if data_dir is not None:
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise DataNotFoundError(f"--data-dir {data_dir}: no such folder")
+        candidates.append((path, "--data-dir"))
+    from_env = os.environ.get("DLWP_DATA_DIR")
+    if from_env:
+        path = Path(from_env).expanduser()
+        if not path.is_dir():
+            raise DataNotFoundError(f"DLWP_DATA_DIR={from_env}: no such folder")
+        candidates.append((path, "DLWP_DATA_DIR"))
+    candidates.append((Path("data"), "./data"))
+    candidates.append((keras_cache_dir(), "Keras cache"))
+    return candidates
+
+
+def find_data_file(relative_paths, data_dir=None):
+    """Return the first existing `<candidate>/<relative path>`, or None.
+
+    `relative_paths` is a list of spellings, tried in order in each candidate
+    folder before moving on to the next folder.
+    """
+    for folder, _ in data_dir_candidates(data_dir):
+        for relative in relative_paths:
+            path = folder / relative
+            if path.exists():
+                return path
+    return None
+
+
+def searched_locations(relative_paths, data_dir=None):
+    """A readable list of every place `find_data_file` looked (for error messages)."""
+    lines = []
+    for folder, origin in data_dir_candidates(data_dir):
+        for relative in relative_paths:
+            lines.append(f"  {folder / relative}  ({origin})")
+    return "\n".join(lines)
