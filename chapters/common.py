@@ -287,6 +287,8 @@ class RunContext:
         recorder = RunRecorder(folder)
         initial_epoch = 0
         if self.args.resume and (folder / "last.keras").exists():
+            # Build the optimizer first so that its state (e.g. RMSprop's averages) is restored too.
+            model.optimizer.build(model.trainable_variables)
             model.load_weights(folder / "last.keras")
             recorder.history = json.loads((folder / "history.json").read_text())
             initial_epoch = len(next(iter(recorder.history.values()), []))
