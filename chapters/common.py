@@ -103,6 +103,7 @@ def history_to_csv(history):
 def plot_history(history, path, title=""):
     """Training vs validation loss (and accuracy, when there is one), as in the book."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -114,9 +115,12 @@ def plot_history(history, path, title=""):
         ax.plot(epochs, history[metric], "bo", label=f"Training {metric}")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")
+            ax.set_title(f"Training and validation {metric}")
+        else:
+            ax.set_title(f"Training {metric}")
         ax.set_xlabel("Epochs")
         ax.set_ylabel(metric.capitalize())
-        ax.set_title(f"Training and validation {metric}")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.legend()
     if title:
         fig.suptitle(title)
