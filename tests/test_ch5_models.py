@@ -56,6 +56,64 @@ def test_book_augmentation_keeps_shapes_and_value_ranges(scale):
     assert second.shape == images.shape and second.min() >= 0 and second.max() <= scale * (1 + 1e-5)
 
 
+def forced_draws(monkeypatch, values):
+    """Make RandomAffine's uniform draws the given 7 values for every picture (rotation, shifts, shear, zooms, flip)."""
+    import keras
+
+    def uniform(shape, seed=None):
+        return keras.ops.tile(keras.ops.convert_to_tensor([values], "float32"), (shape[0], 1))
+
+    monkeypatch.setattr(keras.random, "uniform", uniform)
+
+
+def test_random_affine_is_exact_on_rotations_and_flips(monkeypatch):
+    rng = np.random.default_rng(0)
+    square = rng.random((2, 21, 21, 3)).astype("float32")
+    # All ranges 0: nothing moves.
+    np.testing.assert_array_equal(convnets.RandomAffine()(square, training=True), square)
+    # A draw of 1 is the top of the range (+90 degrees), 0 the bottom (-90); 0.5 is "no change" for the rest.
+    rotate = convnets.RandomAffine(rotation_range=90)
+    forced_draws(monkeypatch, [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.9])
+    np.testing.assert_allclose(rotate(square, training=True), np.rot90(square, -1, axes=(1, 2)), atol=1e-6)
+    forced_draws(monkeypatch, [0.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.9])
+    np.testing.assert_allclose(rotate(square, training=True), np.rot90(square, 1, axes=(1, 2)), atol=1e-6)
+    # The last draw below 0.5 flips left-right, exactly.
+    forced_draws(monkeypatch, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.2])
+    flip = convnets.RandomAffine(horizontal_flip=True)
+    np.testing.assert_array_equal(flip(square, training=True), square[:, :, ::-1])
+    # A shift of +0.2 of the width moves the content by 4 of 20 columns (edges filled with the nearest pixel).
+    forced_draws(monkeypatch, [0.5, 0.5, 1.0, 0.5, 0.5, 0.5, 0.9])
+    wide = rng.random((1, 10, 20, 3)).astype("float32")
+    shifted = convnets.RandomAffine(width_shift_range=0.2)(wide, training=True).numpy()
+    np.testing.assert_array_equal(shifted[:, :, :16], wide[:, :, 4:])
+    np.testing.assert_array_equal(shifted[:, :, 16:], np.repeat(wide[:, :, 19:], 4, axis=2))
+
+
+def test_random_affine_flips_about_half_and_draws_anew_in_tf_data():
+    rng = np.random.default_rng(1)
+    images = rng.random((200, 8, 8, 1)).astype("float32")
+    flipped = convnets.RandomAffine(horizontal_flip=True, seed=3)(images, training=True).numpy()
+    mirrored = [np.array_equal(f, i[:, ::-1]) for f, i in zip(flipped, images)]
+    unchanged = [np.array_equal(f, i) for f, i in zip(flipped, images)]
+    assert all(m or u for m, u in zip(mirrored, unchanged)) and 70 < sum(mirrored) < 130
+    # In a tf.data pipeline, each epoch gets new transformations.
+    augmentation = convnets.build_book_augmentation(seed=0)
+    dataset = tf.data.Dataset.from_tensor_slices(images[:8]).batch(4).map(lambda x: augmentation(x, training=True))
+    first, second = [np.concatenate(list(dataset.as_numpy_iterator())) for _ in range(2)]
+    assert first.shape == (8, 8, 8, 1) and not np.array_equal(first, second)
+
+
+def test_random_affine_saves_and_loads_inside_a_model(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), convnets.build_book_augmentation(seed=2),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    assert loaded.layers[0].rotation_range == 40 and loaded.layers[0].horizontal_flip
+
+
 def test_a_few_training_steps_lower_the_loss():
     import keras
 
@@ -107,6 +165,3 @@ def test_prepare_digits_adds_the_channel_axis():
     images = np.full((3, 28, 28), 255, np.uint8)
     prepared = ch5.prepare_digits(images)
     assert prepared.shape == (3, 28, 28, 1) and prepared.dtype == np.float32 and prepared.max() == 1.0
-    batches = list(ch5.make_digit_dataset(prepared, np.arange(3), batch_size=2))
-    assert [b[0].shape[0] for b in batches] == [2, 1]
-    assert tf.reduce_all(batches[0][0] == 1.0)
