@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from chapters.common import Chapter, Section, check_against_book, save_figure
+from datasets.arrays import array_dataset
 from datasets.mnist import load_mnist
 from models.first_network import FIRST_NETWORK_BOOK_PARAMS, build_first_network
 
@@ -56,20 +57,6 @@ def prepare_labels(labels, one_hot):
     return keras.utils.to_categorical(labels, 10) if one_hot else labels.astype("int64")
 
 
-def make_dataset(images, labels, batch_size, shuffle=False):
-    """Batches of (images, labels) from in-memory arrays, reshuffled every epoch.
-
-    We shuffle the indices and gather whole batches: the same batches as
-    shuffling 60,000 separate examples, at half the cost per epoch.
-    """
-    images, labels = tf.constant(images), tf.constant(labels)
-    indices = tf.data.Dataset.range(len(images))
-    if shuffle:
-        indices = indices.shuffle(len(images), reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(lambda batch: (tf.gather(images, batch), tf.gather(labels, batch)))
-    return batches.prefetch(tf.data.AUTOTUNE)
-
-
 def first_network(ctx):
     variant = ctx.args.variant
     if variant == "workshop":
@@ -94,9 +81,9 @@ def first_network(ctx):
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], **ctx.compile_settings("dense"))
     print(f"Compiled with optimizer={optimizer}, loss={loss} ({'one-hot' if one_hot else 'integer'} labels)")
 
-    ctx.fit(model, make_dataset(train_images, train_labels, batch_size, shuffle=True),
+    ctx.fit(model, array_dataset(train_images, train_labels, batch_size, shuffle=True, seed=ctx.args.seed),
             name=f"first_network_{variant}", epochs=ctx.epochs(5))
-    test_loss, test_accuracy = model.evaluate(make_dataset(test_images, test_labels, 1024), verbose=0)
+    test_loss, test_accuracy = model.evaluate(array_dataset(test_images, test_labels, 1024), verbose=0)
     if variant == "workshop":
         ctx.record("workshop test accuracy", float(test_accuracy),
                    note="sigmoid + MSE + SGD; compare with the book's 0.978 for relu/softmax + crossentropy + rmsprop")

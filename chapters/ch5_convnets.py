@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from chapters.common import Chapter, Section, check_against_book, save_figure
 from datasets import dogs_vs_cats
+from datasets.arrays import array_dataset
 from datasets.mnist import load_mnist
 from models.convnets import (DOGS_VS_CATS_IMAGE_SIZE, MNIST_CONVNET_BOOK_OUTPUT_SHAPES,
                              build_augmentation_2nd_edition, build_book_augmentation, build_dogs_vs_cats_convnet,
@@ -44,16 +45,6 @@ BOOK_DOGS_TEST_ACCURACY = {False: 0.695, True: 0.835}  # 2nd edition (the 1st re
 def prepare_digits(images):
     """(N, 28, 28) uint8 -> (N, 28, 28, 1) float32 in [0, 1]: a convnet takes height, width, channels."""
     return images.reshape((len(images), 28, 28, 1)).astype("float32") / 255
-
-
-def make_digit_dataset(images, labels, batch_size, shuffle=False, seed=None):
-    """In-memory batches; shuffling indices and gathering whole batches is cheaper than shuffling samples."""
-    images, labels = tf.constant(images), tf.constant(labels)
-    indices = tf.data.Dataset.range(len(images))
-    if shuffle:
-        indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    batches = indices.batch(batch_size).map(lambda batch: (tf.gather(images, batch), tf.gather(labels, batch)))
-    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def build_and_check_mnist_convnets(ctx):
@@ -81,9 +72,9 @@ def train_digit_convnet(ctx, model, train, test, name):
     loss = "categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"
     model.compile(optimizer="rmsprop", loss=loss, metrics=["accuracy"], **ctx.compile_settings("conv"))
     batch_size = ctx.batch_size(64)
-    ctx.fit(model, make_digit_dataset(train_images, train_labels, batch_size, shuffle=True, seed=ctx.args.seed),
+    ctx.fit(model, array_dataset(train_images, train_labels, batch_size, shuffle=True, seed=ctx.args.seed),
             name=name, epochs=ctx.epochs(5))
-    _, test_accuracy = model.evaluate(make_digit_dataset(test_images, test_labels, 1024), verbose=0)
+    _, test_accuracy = model.evaluate(array_dataset(test_images, test_labels, 1024), verbose=0)
     return float(test_accuracy)
 
 
