@@ -15,35 +15,28 @@ import time
 
 import tensorflow as tf
 
-from benchmarks.common import benchmark_parser, write_report
-from chapters.ch8_style_transfer import (RECIPES, LbfgsOptimizer, SgdOptimizer, compute_targets,
-                                         make_loss_and_grads, make_loss_function, preprocess_image)
+from benchmarks.common import add_style_transfer_arguments, benchmark_parser, write_report
+from chapters.ch8_style_transfer import (RECIPES, LbfgsOptimizer, SgdOptimizer, compute_targets, load_image_pair,
+                                         make_loss_and_grads, make_loss_function)
 from chapters.common import setup_device
-from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, load_image, target_size
 from models.vgg_style import build_feature_extractor, build_vgg19
 
 
 def main():
     parser = benchmark_parser(__doc__)
-    parser.add_argument("--height", type=int, default=128)
+    add_style_transfer_arguments(parser, height=128)
     parser.add_argument("--sgd-steps", type=int, default=1000)
     parser.add_argument("--max-lbfgs-iterations", type=int, default=100)
-    parser.add_argument("--weights", default="random", help="random (default), imagenet or a path")
-    parser.add_argument("--content", default=DEFAULT_CONTENT)
-    parser.add_argument("--style", default=DEFAULT_STYLE)
     args = parser.parse_args()
     height = 64 if args.quick else args.height
     sgd_steps = 20 if args.quick else args.sgd_steps
     device = setup_device()
 
-    content = load_image(args.content, "content", args.data_dir)
-    style = load_image(args.style, "style", args.data_dir)
-    height, width = target_size(content, height)
+    images = load_image_pair(args.content, args.style, height, args.data_dir)
+    height, width, content_image = images.height, images.width, images.content_image
     recipe = RECIPES[2]
     extractor = build_feature_extractor(build_vgg19(args.weights))
-    content_image = preprocess_image(content.pixels, height, width)
-    style_image = preprocess_image(style.pixels, height, width)
-    targets = compute_targets(extractor, content_image, style_image)
+    targets = compute_targets(extractor, content_image, images.style_image)
     loss_and_grads = make_loss_and_grads(make_loss_function(extractor, targets, recipe, height * width))
     loss_and_grads(tf.constant(content_image))  # trace once, outside both timings
 
@@ -77,7 +70,7 @@ def main():
             break
     report = {
         "device": device, "image": f"{width}x{height}", "weights": args.weights,
-        "content": content.source, "style": style.source,
+        "content": images.content.source, "style": images.style.source,
         "loss_weights": {"content": recipe.content_weight, "style": recipe.style_weight,
                          "total_variation": recipe.total_variation_weight},
         "initial_loss": initial_loss,

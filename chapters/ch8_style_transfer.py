@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from chapters.common import (Chapter, Interrupted, Section, UsageError, _positive_int, atomic_write,
                              check_against_book, save_figure, save_json)
-from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, load_image, resize, target_size
+from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, LoadedImage, load_image, resize, target_size
 from models.vgg_style import (CONTENT_LAYER, STYLE_LAYERS, VGG19_NOTOP_BOOK_PARAMS, build_feature_extractor,
                               build_vgg19)
 
@@ -75,6 +75,30 @@ def preprocess_image(pixels, height, width):
     """RGB uint8 -> a (1, height, width, 3) float32 batch as VGG19 expects (BGR, mean-centred)."""
     resized = resize(pixels, height, width).astype("float32")
     return keras.applications.vgg19.preprocess_input(resized[None])
+
+
+@dataclass
+class ImagePair:
+    """The content and style pictures, and both as VGG19 inputs of the generated image's size."""
+
+    content: LoadedImage
+    style: LoadedImage
+    height: int
+    width: int
+    content_image: np.ndarray  # (1, height, width, 3), preprocessed
+    style_image: np.ndarray
+
+
+def load_image_pair(content_spec, style_spec, height, data_dir=None):
+    """Load both pictures; the generated image is `height` high, its width by the content's aspect ratio.
+
+    The book resizes the style picture to the generated image's size too.
+    """
+    content = load_image(content_spec, "content", data_dir)
+    style = load_image(style_spec, "style", data_dir)
+    height, width = target_size(content, height)
+    return ImagePair(content, style, height, width, preprocess_image(content.pixels, height, width),
+                     preprocess_image(style.pixels, height, width))
 
 
 def deprocess_image(x):
@@ -312,34 +336,19 @@ def choose_recipe(ctx):
     return recipe
 
 
-def cpu_has_bfloat16():
-    """Whether this CPU computes bfloat16 natively (AVX512_BF16 or AMX), per /proc/cpuinfo (Linux)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def choose_dtype_policy(ctx):
     """VGG19's compute type. The losses, the targets and the image always stay float32.
 
-    Measured on this repository's CPU (AVX512_BF16, benchmarks/ch8_style_speed.py):
-    bfloat16 convolutions make a 400-px step about 2x faster, with the loss
-    within 0.2% of float32's. XLA (jit_compile) was slower on this CPU. Without native
-    bfloat16 it would be emulated, and slower. On a GPU, --mixed-precision
+    `--compute-dtype bfloat16` runs VGG19's convolutions in bfloat16 (the loss
+    moves by well under 1%, see the tests). That is only faster on a CPU that
+    computes bfloat16 natively (AVX512_BF16 or AMX); elsewhere it is emulated
+    and slower, so float32 is the default. On a GPU, --mixed-precision
     (float16) is set up by the shared plumbing.
     """
-    choice = ctx.args.compute_dtype
-    if choice == "auto":
-        if ctx.device == "GPU":
-            return None  # float32, or mixed_float16 with --mixed-precision
-        choice = "bfloat16" if cpu_has_bfloat16() else "float32"
-    policy = "mixed_bfloat16" if choice == "bfloat16" else "float32"
-    print(f"VGG19 computes in {'bfloat16 (losses in float32)' if choice == 'bfloat16' else 'float32'}"
-          + (" (auto: this CPU has native bfloat16)" if ctx.args.compute_dtype == "auto" else ""))
-    return policy
+    if ctx.args.compute_dtype == "bfloat16":
+        print("VGG19 computes in bfloat16 (losses in float32)")
+        return "mixed_bfloat16"
+    return None
 
 
 def weights_label(weights):
@@ -357,22 +366,20 @@ def style_transfer(ctx):
         check_against_book(vgg, VGG19_NOTOP_BOOK_PARAMS, "DLwP 8.3, VGG19 without top (20,024,384 parameters)")
         return
 
-    content = load_image(args.content or DEFAULT_CONTENT, "content", ctx.data_dir)
-    style = load_image(args.style or DEFAULT_STYLE, "style", ctx.data_dir)
+    images = load_image_pair(args.content or DEFAULT_CONTENT, args.style or DEFAULT_STYLE, recipe.height,
+                             ctx.data_dir)
+    content, style, height, width = images.content, images.style, images.height, images.width
     for image, role in ((content, "content"), (style, "style")):
         print(f"{role.capitalize()} image: {image.source} ({image.width}x{image.height})"
               + "".join(f"; {note}" for note in image.notes))
-    height, width = target_size(content, recipe.height)
     label = weights_label(args.weights)
     print(f"Generated image: {width}x{height}; {label}")
     print(f"Recipe (edition {ctx.edition} unless overridden): {asdict(recipe)}")
 
     vgg = build_vgg19(args.weights, dtype_policy=choose_dtype_policy(ctx))
     extractor = build_feature_extractor(vgg)
-    # The book resizes the style image to the generated image's size too.
-    content_image = preprocess_image(content.pixels, height, width)
-    style_image = preprocess_image(style.pixels, height, width)
-    targets = compute_targets(extractor, content_image, style_image)
+    content_image = images.content_image
+    targets = compute_targets(extractor, content_image, images.style_image)
     jit = ctx.args.jit_compile == "on" or (ctx.args.jit_compile == "auto" and ctx.device == "GPU")
     loss_and_grads = make_loss_and_grads(make_loss_function(extractor, targets, recipe, height * width), jit)
 
@@ -463,9 +470,9 @@ def add_arguments(parser):
     parser.add_argument("--total-variation-weight", "--tv-weight", dest="total_variation_weight", type=float,
                         help="default: 1e-4 (edition 1), 1e-6 (edition 2)")
     parser.add_argument("--learning-rate", type=float, help="SGD's initial learning rate (default 100)")
-    parser.add_argument("--compute-dtype", choices=["auto", "float32", "bfloat16"], default="auto",
-                        help="VGG19's compute type on a CPU (auto: bfloat16 where the CPU has it natively, "
-                             "measured about 2x faster per step at 400 px; losses stay float32)")
+    parser.add_argument("--compute-dtype", choices=["float32", "bfloat16"], default="float32",
+                        help="VGG19's compute type on a CPU (default float32); bfloat16 helps only on CPUs with "
+                             "native bfloat16 (AVX512_BF16 or AMX); the losses stay float32")
     parser.add_argument("--save-every", type=_positive_int,
                         help="save an image every N iterations (default: 1 for L-BFGS, 100 for SGD)")
 

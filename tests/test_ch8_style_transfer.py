@@ -4,7 +4,6 @@ Small images (32-64 pixels) and an untrained VGG19: no network, no ../shared.
 """
 
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,7 +12,7 @@ import tensorflow as tf
 
 from chapters import ch8_style_transfer as ch8
 from models import vgg_style
-from models.vgg_style import CONTENT_LAYER, STYLE_LAYERS, VGG19_NOTOP_BOOK_PARAMS
+from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
 from tests.conftest import results_of, run_cli
 
 MODULE = "chapters.ch8_style_transfer"
