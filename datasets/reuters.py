@@ -10,7 +10,6 @@ index 2) and then split at 80 %, exactly as Keras does: `train_labels[10]` is 3.
 
 import functools
 
-import numpy as np
 
 from datasets.imdb import (WordSequences, decode_review, how_to_get, keras_word_sequences, locate, read_npz,
                            read_word_index, shuffled)
