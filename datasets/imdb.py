@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datasets.arrays import without_autotuning
 from datasets.paths import DataError, DataNotFoundError, find_data_file, searched_locations
 
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -272,4 +273,4 @@ def multi_hot_dataset(sequences, labels, batch_size, dimension=10000, shuffle=Fa
     indices = tf.data.Dataset.range(len(sequences))
     if shuffle:
         indices = indices.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
-    return indices.batch(batch_size).map(gather_batch).prefetch(tf.data.AUTOTUNE)
+    return without_autotuning(indices.batch(batch_size).map(gather_batch).prefetch(2))

@@ -23,3 +23,11 @@ def test_batches_keep_pairs_and_cover_every_sample_once_per_epoch():
 def test_without_shuffle_the_order_is_kept():
     batches = list(array_dataset(np.zeros((5, 2)), np.arange(5), batch_size=2).as_numpy_iterator())
     assert np.concatenate([y for _, y in batches]).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_autotuner_is_off_for_array_pipelines():
+    # When on, it holds the end of every epoch until its next wake-up (2.55 s, 5.11 s, ...).
+    from datasets.imdb import multi_hot_dataset
+
+    assert array_dataset(np.zeros((4, 2)), np.arange(4), batch_size=2).options().autotune.enabled is False
+    assert multi_hot_dataset([[1, 2], [3]], np.array([0, 1]), batch_size=2).options().autotune.enabled is False
