@@ -34,3 +34,18 @@ def test_missing_imdb_is_one_line(tmp_path, capsys):
         code = e.code
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: IMDB: imdb.npz not found") and err.count("\n") == 1
+
+
+def test_each_edition_trains_and_validates_on_the_books_reviews():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from chapters.ch4_overfitting import training_and_validation
+
+    imdb = SimpleNamespace(train_data=np.arange(10), train_labels=np.arange(10) % 2,
+                           test_data=np.arange(100, 104), test_labels=np.array([1, 0, 1, 0]))
+    (x, y), (x_val, y_val) = training_and_validation(imdb, edition=1)
+    assert x.tolist() == list(range(10)) and x_val.tolist() == [100, 101, 102, 103] and y_val.tolist() == [1, 0, 1, 0]
+    (x, y), (x_val, y_val) = training_and_validation(imdb, edition=2)  # validation_split=0.4: the last 40%
+    assert x.tolist() == list(range(6)) and x_val.tolist() == [6, 7, 8, 9] and y_val.tolist() == [0, 1, 0, 1]
