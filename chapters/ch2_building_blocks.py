@@ -287,7 +287,8 @@ def second_order_gradients():
             position = 4.9 * time_ ** 2
         speed = inner_tape.gradient(position, time_)
     acceleration = outer_tape.gradient(speed, time_)
-    return {"speed at t=0": float(speed), "acceleration": float(acceleration)}
+    # float32 holds 9.8 as 9.80000019...: round for the printout.
+    return {"speed at t=0": round(float(speed), 6), "acceleration": round(float(acceleration), 6)}
 
 
 def linear_regression(steps=200, learning_rate=0.1, seed=0):

@@ -220,7 +220,8 @@ def convnet_filters(ctx):
         print("No earlier 5.1 run in this output folder: training the convnet for 1 epoch first "
               "(run `python -m chapters.ch5_convnets 5.1` for the book's 5 epochs)")
         model = build_mnist_convnet(ctx.edition)
-        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      **ctx.compile_settings("conv"))
         subset = mnist.head(2000, 500) if ctx.quick else mnist
         model.fit(prepare_digits(subset.train_images), subset.train_labels.astype("int64"), epochs=1,
                   batch_size=64, verbose=2)
