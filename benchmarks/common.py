@@ -39,64 +39,49 @@ def write_report(name, report, output=None):
     return path
 
 
-def timed_fit(model, data, epochs, **fit_kwargs):
-    """model.fit(), timed: (seconds for the whole call, [seconds of each epoch]).
+def compare_training_recipes(prepare, evaluate, samples_per_epoch, epochs, repeats, recipes=("book", "ours")):
+    """Train the recipes in turns, one epoch each, so that a change in the machine's load hits all alike.
 
-    The first epoch includes tracing and compilation; the later ones are the steady state.
+    `prepare(recipe, repeat)` returns (a compiled model, its fit() arguments);
+    `evaluate(model)` returns its test accuracy. Calling fit() for one epoch
+    `epochs` times trains exactly as one fit() of `epochs` epochs. Returns the
+    runs and a summary: the speed-up of the last recipe over the first, as the
+    median over repeats of the ratio of whole-training times (first epoch, with
+    its tracing and compilation, included) and as the median over every later
+    epoch of the ratio of that epoch's times; and each recipe's mean test accuracy.
     """
-    import keras
+    import numpy as np
 
-    class EpochTimer(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-
-    timer = EpochTimer()
-    start = time.perf_counter()
-    model.fit(data, epochs=epochs, verbose=0, callbacks=[timer], **fit_kwargs)
-    return time.perf_counter() - start, timer.seconds
-
-
-def compare_training_recipes(train, evaluate, samples_per_epoch, repeats, recipes=("book", "ours")):
-    """Train each recipe `repeats` times, taking turns, so that machine noise hits all of them alike.
-
-    `train(recipe, repeat)` returns (model, seconds, epoch seconds), as `timed_fit`;
-    `evaluate(model)` returns its test accuracy. Returns the runs and a summary: the
-    speed-up of the last recipe over the first (best run against best run, over the
-    whole fit and after the first epoch) and each recipe's mean test accuracy.
-    """
     runs = {recipe: [] for recipe in recipes}
     for repeat in range(repeats):
-        for recipe in recipes:
-            model, seconds, epoch_seconds = train(recipe, repeat)
-            later = epoch_seconds[1:] or epoch_seconds  # after the first epoch
-            run = {"seconds": seconds, "epoch_seconds": epoch_seconds,
-                   "samples_per_second": len(epoch_seconds) * samples_per_epoch / seconds,
-                   "steady_samples_per_second": len(later) * samples_per_epoch / sum(later),
-                   "test_accuracy": float(evaluate(model))}
-            runs[recipe].append(run)
-            print(f"repeat {repeat + 1}: {recipe:<5} {seconds:7.2f} s  {run['samples_per_second']:9,.0f} samples/s "
-                  f"(after epoch 1: {run['steady_samples_per_second']:9,.0f})  test accuracy "
-                  f"{run['test_accuracy']:.4f}", flush=True)
+        prepared = {recipe: prepare(recipe, repeat) for recipe in recipes}
+        epoch_seconds = {recipe: [] for recipe in recipes}
+        for _ in range(epochs):
+            for recipe, (model, fit_arguments) in prepared.items():
+                start = time.perf_counter()
+                model.fit(**fit_arguments, epochs=1, verbose=0)
+                epoch_seconds[recipe].append(time.perf_counter() - start)
+        for recipe, (model, _) in prepared.items():
+            seconds = sum(epoch_seconds[recipe])
+            runs[recipe].append({"seconds": seconds, "epoch_seconds": epoch_seconds[recipe],
+                                 "samples_per_second": epochs * samples_per_epoch / seconds,
+                                 "test_accuracy": float(evaluate(model))})
+            print(f"repeat {repeat + 1}: {recipe:<5} {seconds:7.2f} s  {runs[recipe][-1]['samples_per_second']:9,.0f} "
+                  f"samples/s  epochs {[round(s, 2) for s in epoch_seconds[recipe]]}  test accuracy "
+                  f"{runs[recipe][-1]['test_accuracy']:.4f}", flush=True)
     baseline, ours = recipes[0], recipes[-1]
-
-    def best(recipe, key):
-        return max(run[key] for run in runs[recipe])
-
+    whole = [b["seconds"] / o["seconds"] for b, o in zip(runs[baseline], runs[ours])]
+    later = [b / o for rb, ro in zip(runs[baseline], runs[ours])
+             for b, o in zip(rb["epoch_seconds"][1:], ro["epoch_seconds"][1:])]
     summary = {
-        "speedup_best_vs_best": best(ours, "samples_per_second") / best(baseline, "samples_per_second"),
-        "speedup_after_first_epoch": (best(ours, "steady_samples_per_second")
-                                      / best(baseline, "steady_samples_per_second")),
-        "mean_test_accuracy": {recipe: sum(r["test_accuracy"] for r in runs[recipe]) / len(runs[recipe])
+        "speedup_whole_training": float(np.median(whole)),
+        "speedup_after_first_epoch": float(np.median(later)) if later else None,
+        "mean_test_accuracy": {recipe: float(np.mean([r["test_accuracy"] for r in runs[recipe]]))
                                for recipe in recipes},
     }
-    print(f"Speed-up of {ours} over {baseline}: {summary['speedup_best_vs_best']:.2f}x over the whole fit, "
-          f"{summary['speedup_after_first_epoch']:.2f}x after the first epoch")
+    print(f"Speed-up of {ours} over {baseline}: {summary['speedup_whole_training']:.2f}x over the whole training"
+          + (f", {summary['speedup_after_first_epoch']:.2f}x per epoch after the first" if later else "")
+          + f"; test accuracy {summary['mean_test_accuracy']}")
     return runs, summary
 
 
