@@ -12,12 +12,9 @@ the speed-up is reported over the whole training (compilation included) and
 per epoch after the first; both models are evaluated on the test set.
 """
 
-import keras
-
-from benchmarks.common import benchmark_parser, compare_training_recipes, write_report
+from benchmarks.common import benchmark_parser, book_or_our_recipe, compare_training_recipes, write_report
 from chapters.ch2_building_blocks import prepare_images, prepare_labels
 from chapters.common import PERFORMANCE_DEFAULTS, setup_device
-from datasets.arrays import array_dataset
 from datasets.mnist import load_mnist
 from models.first_network import build_first_network
 
@@ -35,13 +32,8 @@ def main():
     test_labels = prepare_labels(mnist.test_labels, one_hot=True)
 
     def prepare(recipe, repeat):
-        keras.utils.set_random_seed(repeat)
-        model = build_first_network()
-        if recipe == "book":
-            model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-            return model, dict(x=train_images, y=train_labels, batch_size=batch_size)
-        model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"], **settings)
-        return model, dict(x=array_dataset(train_images, train_labels, batch_size, shuffle=True, seed=repeat))
+        return book_or_our_recipe(recipe, build_first_network, train_images, train_labels, batch_size, settings,
+                                  seed=repeat)
 
     def evaluate(model):
         return model.evaluate(test_images, test_labels, batch_size=1024, verbose=0)[1]

@@ -15,10 +15,9 @@ epoch after the first; both models are evaluated on the test set.
 
 import keras
 
-from benchmarks.common import benchmark_parser, compare_training_recipes, write_report
+from benchmarks.common import benchmark_parser, book_or_our_recipe, compare_training_recipes, write_report
 from chapters.ch5_convnets import prepare_digits
 from chapters.common import PERFORMANCE_DEFAULTS, setup_device
-from datasets.arrays import array_dataset
 from datasets.mnist import load_mnist
 from models.convnets import build_mnist_convnet
 
@@ -38,13 +37,8 @@ def main():
     test_labels = keras.utils.to_categorical(mnist.test_labels, 10)
 
     def prepare(recipe, repeat):
-        keras.utils.set_random_seed(repeat)
-        model = build_mnist_convnet(1)
-        if recipe == "book":
-            model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-            return model, dict(x=train_images, y=train_labels, batch_size=batch_size)
-        model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"], **settings)
-        return model, dict(x=array_dataset(train_images, train_labels, batch_size, shuffle=True, seed=repeat))
+        return book_or_our_recipe(recipe, lambda: build_mnist_convnet(1), train_images, train_labels, batch_size,
+                                  settings, seed=repeat)
 
     def evaluate(model):
         return model.evaluate(test_images, test_labels, batch_size=1024, verbose=0)[1]

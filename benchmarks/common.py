@@ -39,6 +39,26 @@ def write_report(name, report, output=None):
     return path
 
 
+def book_or_our_recipe(recipe, build_model, inputs, one_hot_labels, batch_size, settings, seed):
+    """A compiled model and its fit() arguments: the book's recipe or ours, for a classifier with one-hot labels.
+
+    The book's: NumPy arrays straight into fit(), compile defaults. Ours: the
+    chapters' tf.data pipeline (datasets.arrays.array_dataset) and the measured
+    compile `settings`. Same model, optimizer, loss, labels and batch size.
+    """
+    import keras
+
+    from datasets.arrays import array_dataset
+
+    keras.utils.set_random_seed(seed)
+    model = build_model()
+    if recipe == "book":
+        model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+        return model, dict(x=inputs, y=one_hot_labels, batch_size=batch_size)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"], **settings)
+    return model, dict(x=array_dataset(inputs, one_hot_labels, batch_size, shuffle=True, seed=seed))
+
+
 def compare_training_recipes(prepare, evaluate, samples_per_epoch, epochs, repeats, recipes=("book", "ours")):
     """Train the recipes in turns, one epoch each, so that a change in the machine's load hits all alike.
 
