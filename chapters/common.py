@@ -167,12 +167,14 @@ def check_against_book(model, book_params, source):
 
 # Fastest correct settings per device and kind of model, measured with the
 # scripts in benchmarks/ (see the README's "Performance" section). XLA
-# compilation (jit_compile) pays off on GPUs; on a 2-core CPU it made the dense
-# networks of chapters 2-4 1.2-1.4x faster and the convnets of chapter 5 two to
-# three times slower. steps_per_execution runs several batches per call into
-# TensorFlow, which hides Python overhead when the batches are small.
+# compilation (jit_compile) pays off on GPUs. On a 2-core CPU it made the
+# convnets of chapter 5 two to three times slower; the dense networks of
+# chapters 2-4 ran each epoch 1.2-1.4x faster, but their runs are too short to
+# repay the compilation (3.5 took 36 s instead of 28). steps_per_execution runs
+# several batches per call into TensorFlow, which hides Python overhead when
+# the batches are small.
 PERFORMANCE_DEFAULTS = {
-    ("CPU", "dense"): dict(jit_compile=True, steps_per_execution=64),
+    ("CPU", "dense"): dict(jit_compile=False, steps_per_execution=64),
     ("CPU", "conv"): dict(jit_compile=False, steps_per_execution=16),
     ("GPU", "dense"): dict(jit_compile=True, steps_per_execution=64),
     ("GPU", "conv"): dict(jit_compile=True, steps_per_execution=16),
