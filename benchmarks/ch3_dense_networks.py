@@ -60,8 +60,10 @@ def classification_recipe(path, data, build, loss, labels_for, val_size, final_e
         test = dict(x=x_test, y=y_test)
     else:
         validation = multi_hot_dataset(data.train_data[:val_size], y_train[:val_size], 2048)
-        train = dict(x=multi_hot_dataset(data.train_data[val_size:], y_train[val_size:], 512, shuffle=True, seed=seed))
-        final = dict(x=multi_hot_dataset(data.train_data, y_train, 512, shuffle=True, seed=seed))
+        # shuffle=False tells fit() that the datasets shuffle themselves
+        train = dict(x=multi_hot_dataset(data.train_data[val_size:], y_train[val_size:], 512, shuffle=True, seed=seed),
+                     shuffle=False)
+        final = dict(x=multi_hot_dataset(data.train_data, y_train, 512, shuffle=True, seed=seed), shuffle=False)
         test = dict(x=multi_hot_dataset(data.test_data, y_test, 2048))
     vectorize_seconds = time.perf_counter() - start
     model = build()

@@ -56,7 +56,8 @@ def book_or_our_recipe(recipe, build_model, inputs, one_hot_labels, batch_size, 
         model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
         return model, dict(x=inputs, y=one_hot_labels, batch_size=batch_size)
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"], **settings)
-    return model, dict(x=array_dataset(inputs, one_hot_labels, batch_size, shuffle=True, seed=seed))
+    # shuffle=False tells fit() that the dataset shuffles itself
+    return model, dict(x=array_dataset(inputs, one_hot_labels, batch_size, shuffle=True, seed=seed), shuffle=False)
 
 
 def compare_training_recipes(prepare, evaluate, samples_per_epoch, epochs, repeats, recipes=("book", "ours")):
