@@ -422,13 +422,24 @@ class Chapter:
         try:
             device = setup_device(args.mixed_precision)
             numbers = [s.number for s in self.sections] if args.section == "all" else [args.section]
+            without_data = []
             for number in numbers:
                 section = self.section(number)
                 print(f"\n=== {self.title}, {section.number} {section.title} ===")
                 keras.utils.set_random_seed(args.seed)
                 ctx = RunContext(args, self.name, number, device)
-                section.run(ctx)
+                try:
+                    section.run(ctx)
+                except DataError as e:
+                    if len(numbers) == 1:
+                        raise
+                    # `all`: one section's missing data should not hide the others
+                    print(f"error: {number} skipped: {e}", file=sys.stderr)
+                    without_data.append(number)
+                    continue
                 print(f"Outputs of {number}: {ctx.run_dir}")
+            if without_data:
+                raise DataError(f"{', '.join(without_data)} could not run without their data (see above)")
         except (DataError, UsageError) as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)

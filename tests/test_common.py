@@ -122,3 +122,31 @@ def test_ctrl_c_keeps_outputs_and_resume_continues(tmp_path):
     # The resumed model starts from the saved weights, not from scratch.
     saved = keras.models.load_model(folder / "last.keras")
     np.testing.assert_allclose(model.get_weights()[0], saved.get_weights()[0])
+
+
+def test_all_runs_the_other_sections_when_one_lacks_its_data(tmp_path, capsys):
+    from chapters.common import Chapter, Section
+    from datasets import DataError
+
+    ran = []
+
+    def needs_data(ctx):
+        raise DataError("put x.npz in <data dir>/x/")
+
+    chapter = Chapter(name="chx_test", title="Test chapter", default_section="1.1", sections=[
+        Section("1.1", "first", "runs", lambda ctx: ran.append("1.1")),
+        Section("1.2", "second", "lacks its data", needs_data),
+        Section("1.3", "third", "runs", lambda ctx: ran.append("1.3")),
+    ])
+    with pytest.raises(SystemExit) as stop:
+        chapter.main(["all", "--output-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert ran == ["1.1", "1.3"]
+    errors = capsys.readouterr().err
+    assert "1.2 skipped: put x.npz in <data dir>/x/" in errors
+    assert "1.2 could not run without their data" in errors
+    # One section alone still stops with its own one-line error.
+    with pytest.raises(SystemExit) as stop:
+        chapter.main(["1.2", "--output-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "error: put x.npz" in capsys.readouterr().err
