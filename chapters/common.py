@@ -299,7 +299,10 @@ class RunContext:
             model.load_weights(folder / "last.keras")
             recorder.history = json.loads((folder / "history.json").read_text())
             initial_epoch = len(next(iter(recorder.history.values()), []))
-            print(f"Resuming {name} at epoch {initial_epoch + 1} of {epochs} from {folder / 'last.keras'}")
+            if initial_epoch < epochs:
+                print(f"Resuming {name} at epoch {initial_epoch + 1} of {epochs} from {folder / 'last.keras'}")
+            else:
+                print(f"{name} already has its {initial_epoch} epochs in {folder}: nothing to train")
         callbacks = [recorder] + fit_kwargs.pop("callbacks", [])
         if not isinstance(data, (np.ndarray, list, tuple)):
             fit_kwargs.setdefault("shuffle", False)  # a tf.data pipeline shuffles itself

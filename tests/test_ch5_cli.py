@@ -59,6 +59,8 @@ def test_dogs_vs_cats_quick_then_resume(tmp_path):
     result = run_cli(MODULE, "5.2", "--quick", "--data-dir", data, "--output-dir", out, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("MATCH: all") == 2
+    # With augmentation the data repeats and an epoch is a fixed number of batches, as the book's generator.
+    assert "An epoch is 2 batches of 32 augmented pictures" in result.stdout
     run = sorted(out.glob("5.2-*"))[-1]
     for name in ("augmented_images.png", "curves_side_by_side.png", "no_augmentation/best.keras",
                  "augmentation_dropout/last.keras", "augmentation_dropout/history.csv"):
