@@ -301,7 +301,7 @@ def build_and_check_dogs_vs_cats_convnet(ctx, augmentation):
 
 
 def train_dogs_vs_cats(ctx, splits, augmentation):
-    """One of the book's two runs; returns (history, results)."""
+    """One of the book's two runs; returns its history."""
     name = "augmentation_dropout" if augmentation else "no_augmentation"
     print(f"\n--- {name.replace('_', ' ')} ---")
     keras.backend.clear_session()  # layer names start again at conv2d, as in the book's summary
