@@ -15,7 +15,6 @@ augmentation with dropout brings the validation accuracy from ~0.72 to ~0.83.
 """
 
 import math
-import time
 from pathlib import Path
 
 import keras
@@ -329,9 +328,7 @@ def train_dogs_vs_cats(ctx, splits, augmentation):
     else:
         model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"], **compile_settings)
     epochs = ctx.epochs(100 if augmentation else 30)
-    start = time.time()
     history = ctx.fit(model, train, name=name, epochs=epochs, validation_data=validation, **fit_arguments)
-    seconds_per_epoch = (time.time() - start) / max(1, epochs)
 
     # The checkpoint with the lowest validation loss, as the book's 2nd edition evaluates.
     best = keras.models.load_model(ctx.path(f"{name}/best.keras"))
@@ -346,8 +343,9 @@ def train_dogs_vs_cats(ctx, splits, augmentation):
     ctx.record(f"{name}: test accuracy (best checkpoint, epoch {best_epoch})", float(best_test_accuracy),
                book=BOOK_DOGS_TEST_ACCURACY[augmentation], note=note or "the book's test number is the 2nd edition's")
     ctx.record(f"{name}: test accuracy (last epoch)", float(final_test_accuracy), note=note)
-    if seconds_per_epoch >= 0.1:  # not when --resume found the run already complete
-        ctx.record(f"{name}: seconds per epoch", round(seconds_per_epoch, 1), note="this run, this machine")
+    if name in ctx.seconds_per_epoch:  # not when --resume found the run already complete
+        ctx.record(f"{name}: seconds per epoch", round(ctx.seconds_per_epoch[name], 1),
+                   note="epochs trained in this run, this machine")
     return history
 
 

@@ -222,6 +222,7 @@ class RunContext:
         self.edition = args.edition
         self.summary_only = args.summary_only
         self.results = {}
+        self.seconds_per_epoch = {}  # name -> seconds per epoch of the epochs that ctx.fit trained this run
         self.run_dir = self._make_run_dir()
 
     # Hyperparameters: the book's value unless the user says otherwise.
@@ -322,7 +323,9 @@ class RunContext:
         if interrupted:
             raise Interrupted(f"training of {name} interrupted after {len(history.get('loss', []))} epochs; "
                               f"history and checkpoints are in {folder}; rerun with --resume to continue")
-        print(f"Trained {name} for {epochs - initial_epoch} epochs in {seconds:.1f} s; outputs in {folder}")
+        if initial_epoch < epochs:
+            self.seconds_per_epoch[name] = seconds / (epochs - initial_epoch)
+            print(f"Trained {name} for {epochs - initial_epoch} epochs in {seconds:.1f} s; outputs in {folder}")
         return history
 
 

@@ -122,6 +122,11 @@ def test_ctrl_c_keeps_outputs_and_resume_continues(tmp_path):
     # The resumed model starts from the saved weights, not from scratch.
     saved = keras.models.load_model(folder / "last.keras")
     np.testing.assert_allclose(model.get_weights()[0], saved.get_weights()[0])
+    # Seconds per epoch count only the 3 epochs this run trained; a finished run trains none and reports none.
+    assert resumed.seconds_per_epoch["tiny"] > 0
+    finished = RunContext(make_args(tmp_path, resume=True), "chX", "9.1", "CPU")
+    assert len(finished.fit(tiny_model(), x, y=y, epochs=5, name="tiny", batch_size=16)["loss"]) == 5
+    assert finished.seconds_per_epoch == {}
 
 
 def test_all_runs_the_other_sections_when_one_lacks_its_data(tmp_path, capsys):
