@@ -171,11 +171,16 @@ def inspect_image(path):
     if path.stat().st_size == 0:
         return "skip: empty file"
     try:
-        with Image.open(path) as image:
-            image.load()  # decodes every pixel: catches truncated and corrupt files
-            kind, mode = image.format, image.mode
+        with warnings.catch_warnings():
+            # Pillow warns above 89 megapixels and refuses above twice that: both are skipped unread.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()  # decodes every pixel: catches truncated and corrupt files
+                kind, mode = image.format, image.mode
     except UnidentifiedImageError:
         return "skip: not an image"
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "skip: too large to decode safely (a decompression bomb?)"
     except (OSError, SyntaxError, ValueError) as e:
         return f"skip: corrupt or truncated ({e})"
     if kind not in FORMAT_EXTENSIONS:
@@ -188,17 +193,21 @@ def inspect_image(path):
 
 
 def convert_to_rgb_jpeg(path, target):
+    """Write an RGB JPEG copy of `path` as the new file `target` ("xb": never through an existing name or link)."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        image.convert("RGB").save(target, format="JPEG", quality=95)
+    with Image.open(path) as image, open(target, "xb") as out:
+        image.convert("RGB").save(out, format="JPEG", quality=95)
 
 
 def _link_or_copy(path, target):
     try:
         os.symlink(path.resolve(), target)
+    except FileExistsError:
+        raise
     except OSError:  # e.g. Windows without the right to make links
-        shutil.copyfile(path, target)
+        with open(path, "rb") as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst)
 
 
 _views = []
@@ -235,9 +244,11 @@ def load_split(root, split, limit_per_class=None):
         for path in files:
             verdict = inspect_image(path) if path.suffix.lower() in IMAGE_EXTENSIONS else "skip: not an image file"
             if verdict is None:
-                _link_or_copy(path, view / label / path.name)
+                _link_or_copy(path, view / label / path.name)  # names in one folder are unique
             elif verdict.startswith("convert"):
-                convert_to_rgb_jpeg(path, view / label / (path.stem + ".jpg"))
+                # Its own name (cat.5.png -> cat.5.png.converted.jpg), so that it can never
+                # replace, or be replaced by, the picture called cat.5.jpg.
+                convert_to_rgb_jpeg(path, view / label / f"{path.name}.converted.jpg")
                 converted.append((path, verdict[len("convert: "):]))
             else:
                 skipped.append((path, verdict[len("skip: "):]))

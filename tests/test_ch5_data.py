@@ -320,3 +320,34 @@ def test_split_builder_refuses_an_incomplete_source(tmp_path):
     with pytest.raises(DataError, match="lacks 3900 of the 4,000 pictures"):
         dogs_vs_cats.build_book_split(tmp_path / "train", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "P"])
+@pytest.mark.parametrize("converted_suffix", [".png", ".gif"])  # sorts after / before the good cat.5.jpg
+def test_two_pictures_with_one_stem_stay_two_pictures_and_the_users_files_are_unchanged(tmp_path, mode,
+                                                                                         converted_suffix):
+    root = make_split_folder(tmp_path / "cats_and_dogs_small", per_class={"train": 2})
+    cats = root / "train" / "cats"
+    make_picture((200, 60, 60), seed=5).save(cats / "cat.5.jpg", quality=90)  # red, used as it is
+    make_picture((10, 250, 10), seed=6).convert(mode).save(cats / f"cat.5{converted_suffix}")  # green, converted
+    before = fingerprint(root)
+    with pytest.warns(UserWarning, match="converted"):
+        split = dogs_vs_cats.load_split(root, "train")
+    assert fingerprint(root) == before
+    assert split.counts == {"cats": 4, "dogs": 2}
+    dataset = dogs_vs_cats.make_dataset(split, (32, 40), batch_size=16)
+    images = np.concatenate([x.numpy() for x, _ in dataset])
+    labels = np.concatenate([y.numpy() for _, y in dataset])[:, 0]
+    red = images[..., 0].mean(axis=(1, 2)) - images[..., 1].mean(axis=(1, 2)) > 0.2
+    # cat.0, cat.1 and cat.5.jpg are red; the converted picture (green, or gray for "L") is there once too.
+    assert (labels == 0).sum() == 4 and red[labels == 0].sum() == 3
+
+
+def test_a_decompression_bomb_is_skipped_by_name(tmp_path):
+    root = make_split_folder(tmp_path / "cats_and_dogs_small", per_class={"train": 2})
+    bomb = root / "train" / "cats" / "huge.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 megapixels, a few kB on disk
+    with pytest.warns(UserWarning, match="skipping .*huge.png"):
+        split = dogs_vs_cats.load_split(root, "train")
+    assert [p.name for p, _ in split.skipped] == ["huge.png"]
+    assert split.counts == {"cats": 2, "dogs": 2}
