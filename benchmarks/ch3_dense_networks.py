@@ -29,7 +29,7 @@ from chapters.common import PERFORMANCE_DEFAULTS, setup_device
 from datasets.boston_housing import load_boston_housing
 from datasets.imdb import load_imdb, multi_hot_dataset
 from datasets.reuters import load_reuters
-from models.dense_networks import build_boston_network, build_imdb_network, build_reuters_network
+from models.dense_networks import boston_network, imdb_network, reuters_network
 
 
 def book_vectorize_sequences(sequences, dimension=10000):
@@ -86,7 +86,7 @@ def boston_recipe(path, data, kfold_epochs, batch_size, final_epochs, seed):
     start = time.perf_counter()
     fold_mae = []
     for validation, training in k_fold_splits(len(train_data), 4):
-        model = compile_boston_network(compile_ctx, build_boston_network())
+        model = compile_boston_network(compile_ctx, boston_network())
         val = (train_data[validation], data.train_targets[validation])
         if path == "plain":
             history = model.fit(train_data[training], data.train_targets[training], epochs=kfold_epochs,
@@ -99,7 +99,7 @@ def boston_recipe(path, data, kfold_epochs, batch_size, final_epochs, seed):
     result = dict(kfold_seconds=round(kfold_seconds, 2), kfold_seconds_per_epoch=round(kfold_seconds / (4 * kfold_epochs), 4),
                   mean_val_mae=round(float(np.mean(fold_mae)), 3))
     if final_epochs:
-        model = compile_boston_network(compile_ctx, build_boston_network())
+        model = compile_boston_network(compile_ctx, boston_network())
         if path == "plain":
             model.fit(train_data, data.train_targets, epochs=final_epochs, batch_size=16, verbose=0)
         else:
@@ -137,7 +137,7 @@ def main():
             imdb = imdb.head(2000, 1000)
         report["sections"]["3.5"] = compare("3.5 IMDB: validation run (20 epochs) + final model (4 epochs)",
                                             lambda path: classification_recipe(
-                                                path, imdb, build_imdb_network, "binary_crossentropy",
+                                                path, imdb, imdb_network, "binary_crossentropy",
                                                 lambda y: y.astype("float32"), 500 if args.quick else 10000, 4, 0),
                                             {"test_accuracy": 0.885})
     if "3.6" in args.sections:
@@ -146,7 +146,7 @@ def main():
             reuters = reuters.head(2000, 500)
         report["sections"]["3.6"] = compare("3.6 Reuters: validation run (20 epochs) + final model (8 epochs), 1st ed",
                                             lambda path: classification_recipe(
-                                                path, reuters, build_reuters_network, "categorical_crossentropy",
+                                                path, reuters, reuters_network, "categorical_crossentropy",
                                                 lambda y: keras.utils.to_categorical(y, 46),
                                                 300 if args.quick else 1000, 8, 0),
                                             {"test_accuracy": 0.777})

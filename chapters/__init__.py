@@ -1,8 +1,8 @@
-"""One runnable module per chapter of Deep Learning with Python.
+"""One runnable module (or package) per chapter of Deep Learning with Python.
 
-`python -m chapters` prints the table of contents. Each chapter module defines
-a `CHAPTER` (see `chapters.common.Chapter`) listing its sections; that object
-is the only registry, so a new section appears here by being added there.
+`python -m chapters` prints the table of contents. Each chapter defines a
+`CHAPTER` (see `chapters.cli.Chapter`) whose sections register themselves;
+that object is the only registry, so a new section is listed by being written.
 """
 
 import os
@@ -12,10 +12,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def all_chapters():
-    """Import every chapters.chN_* module and return their CHAPTER objects, in order."""
+    """Import every chapters.chN_* module or package and return their CHAPTER objects, in order."""
     import importlib
     import pkgutil
 
-    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("ch")]
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("ch") and m.name[2:3].isdigit()]
     names.sort(key=lambda n: int(n[2:].split("_")[0]))
     return [importlib.import_module(f"{__name__}.{name}").CHAPTER for name in names]

@@ -24,7 +24,7 @@ import numpy as np
 from chapters.common import Chapter, Section, check_against_book, save_figure
 from datasets.imdb import load_imdb, multi_hot_dataset
 from models.dense_networks import (IMDB_BIGGER_BOOK_PARAMS, IMDB_BOOK_PARAMS, IMDB_DROPOUT_BOOK_PARAMS,
-                                   IMDB_SMALLER_BOOK_PARAMS, build_imdb_network)
+                                   IMDB_SMALLER_BOOK_PARAMS, imdb_network)
 
 # name: (how the book calls it, builder keyword arguments, the book's parameters per layer)
 VARIANTS = {
@@ -49,7 +49,7 @@ STYLES = ["b+", "bo", "r^", "gs"]
 
 def build_variant(name):
     title, kwargs, _ = VARIANTS[name]
-    return build_imdb_network(name=f"imdb_{name}", **kwargs)
+    return imdb_network(name=f"imdb_{name}", **kwargs)
 
 
 def plot_comparison(histories, names, key, path, title):

@@ -187,6 +187,9 @@ def _load_imdb(num_words, maxlen, data_dir, seed):
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise DataError(f"{path}: {len(x_train)} training reviews but {len(y_train)} labels "
                         f"(test: {len(x_test)} / {len(y_test)}); the file is damaged")
+    if not len(x_train) or not len(x_test):
+        raise DataError(f"{path}: {len(x_train)} training and {len(x_test)} test reviews; the file is damaged "
+                        "or empty: delete it or download it again")
     splits = shuffled(seed, (x_train, y_train), (x_test, y_test))
     (train_data, train_labels), (test_data, test_labels) = keras_word_sequences(splits, num_words, maxlen)
     return WordSequences(train_data, train_labels, test_data, test_labels, source=str(path))

@@ -52,10 +52,20 @@ class Mnist:
                      self.test_images[:n_test], self.test_labels[:n_test],
                      self.source + f" (first {n_train:,} / {n_test:,})", False)
 
+    @property
+    def book_note(self):
+        """The book's numbers are for the full MNIST: say so beside them when we trained on less."""
+        return "" if self.is_full else "not the full MNIST: the book's number does not apply"
 
-def load_mnist(data_dir=None, allow_download=True):
-    """Load MNIST; see the module docstring for where it looks."""
+
+QUICK_SUBSET = (2000, 500)  # --quick: the first 2,000 training and 500 test digits
+
+
+def load_mnist(data_dir=None, allow_download=True, subset=None):
+    """Load MNIST; see the module docstring for where it looks. `subset`: (n_train, n_test) to keep."""
     mnist = _load(data_dir, allow_download)
+    if subset:
+        mnist = mnist.head(*subset)
     print(f"MNIST: {len(mnist.train_images):,} training and {len(mnist.test_images):,} test digits "
           f"from {mnist.source}")
     return mnist

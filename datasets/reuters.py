@@ -35,6 +35,8 @@ def _load_reuters(num_words, maxlen, test_split, data_dir, seed):
     x, y = read_npz(path, ["x", "y"])
     if len(x) != len(y):
         raise DataError(f"{path}: {len(x)} newswires but {len(y)} labels; the file is damaged")
+    if len(x) < 2:
+        raise DataError(f"{path}: {len(x)} newswires; the file is damaged or empty: delete it or download it again")
     [(sequences, labels)] = keras_word_sequences(shuffled(seed, (x, y)), num_words, maxlen)
     split = int(len(sequences) * (1 - test_split))
     return WordSequences(sequences[:split], labels[:split], sequences[split:], labels[split:], source=str(path))

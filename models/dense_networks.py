@@ -30,7 +30,7 @@ def regularizer(kind, factor=0.001):
             "l1_l2": keras.regularizers.L1L2(l1=factor, l2=factor)}[kind]
 
 
-def build_imdb_network(units=16, weight_regularizer=None, factor=0.001, dropout=None, name="imdb_network"):
+def imdb_network(units=16, weight_regularizer=None, factor=0.001, dropout=None, name="imdb_network"):
     """Multi-hot reviews -> Dense(units, relu) x 2 -> Dense(1, sigmoid) (3.5, and 4.4's variants).
 
     `weight_regularizer` ('l2', 'l1', 'l1_l2') penalises both hidden layers'
@@ -46,7 +46,7 @@ def build_imdb_network(units=16, weight_regularizer=None, factor=0.001, dropout=
     return model
 
 
-def build_reuters_network(hidden_units=64, bottleneck_units=None, name="reuters_network"):
+def reuters_network(hidden_units=64, bottleneck_units=None, name="reuters_network"):
     """Multi-hot newswires -> Dense(64, relu) -> Dense(64 or a bottleneck, relu) -> Dense(46, softmax)."""
     return keras.Sequential([
         keras.Input(shape=(NUM_WORDS,)),
@@ -56,7 +56,7 @@ def build_reuters_network(hidden_units=64, bottleneck_units=None, name="reuters_
     ], name=name)
 
 
-def build_boston_network(num_features=13):
+def boston_network(num_features=13):
     """Normalised features -> Dense(64, relu) x 2 -> Dense(1): a linear output for a price."""
     return keras.Sequential([
         keras.Input(shape=(num_features,)),

@@ -4,14 +4,20 @@ import keras
 from keras import layers
 
 # Dense(512): 784 * 512 weights + 512 biases; Dense(10): 512 * 10 + 10.
-FIRST_NETWORK_BOOK_PARAMS = [401_920, 5_130]  # total 407,050
+FIRST_NETWORK_BOOK_PARAMS = [401_920, 5_130]
 
 
-def build_first_network(activation="relu", output_activation="softmax"):
-    """Dense(512, relu) -> Dense(10, softmax), on inputs of 28 * 28 = 784 pixels.
+def first_network():
+    """Dense(512, relu) -> Dense(10, softmax), on inputs of 28 * 28 = 784 pixels (both editions)."""
+    return _two_dense_layers("relu", "softmax", name="first_network")
 
-    The slides' workshop variant uses sigmoid for both layers.
-    """
+
+def first_network_workshop():
+    """The slides' workshop variant: sigmoid for both layers."""
+    return _two_dense_layers("sigmoid", "sigmoid", name="first_network_workshop")
+
+
+def _two_dense_layers(activation, output_activation, name):
     return keras.Sequential(
         [
             keras.Input(shape=(28 * 28,)),
@@ -19,5 +25,5 @@ def build_first_network(activation="relu", output_activation="softmax"):
             # float32 output, so that probabilities stay exact under --mixed-precision.
             layers.Dense(10, activation=output_activation, dtype="float32"),
         ],
-        name="first_network",
+        name=name,
     )

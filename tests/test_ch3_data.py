@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chapters.ch3_getting_started import k_fold_splits, normalize_features, random_baseline, smooth_curve
+from chapters.ch3_getting_started.boston_housing import k_fold_splits, normalize_features, smooth_curve
+from chapters.ch3_getting_started.reuters_newswires import random_baseline
 from datasets import DataError, DataNotFoundError
 from datasets import boston_housing as boston_module
 from datasets import imdb as imdb_module
@@ -194,7 +195,11 @@ def test_k_fold_splits_cover_every_sample_once():
         assert len(v) == 101 and len(t) == 303 and not set(v) & set(t)
 
 
-def test_smooth_curve_and_random_baseline():
+def test_smooth_curve_is_the_books_moving_average_with_factor_0_9():
     assert smooth_curve([1.0, 2.0, 3.0], factor=0.5) == [1.0, 1.5, 2.25]
+    assert smooth_curve([0.0, 10.0]) == [0.0, pytest.approx(1.0)]
+
+
+def test_random_baseline_guesses_by_shuffling_the_labels():
     labels = np.repeat(np.arange(4), 250)
     assert 0.2 < random_baseline(labels, 0) < 0.3  # four equal classes: ~1/4

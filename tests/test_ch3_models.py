@@ -1,14 +1,13 @@
-"""Chapter 3 and 4.4's networks: parameters per layer, and a few training steps lower the loss."""
+"""Chapter 3's networks: parameters per layer, and a few training steps lower the loss."""
 
 import keras
 import numpy as np
 import pytest
 
-from chapters.ch4_overfitting import VARIANTS, build_variant
 from datasets.imdb import multi_hot_dataset
 from models.dense_networks import (BOSTON_BOOK_PARAMS, IMDB_BOOK_PARAMS, REUTERS_BOOK_PARAMS,
-                                   REUTERS_BOTTLENECK_BOOK_PARAMS, build_boston_network, build_imdb_network,
-                                   build_reuters_network)
+                                   REUTERS_BOTTLENECK_BOOK_PARAMS, boston_network, imdb_network,
+                                   reuters_network)
 
 
 def per_layer(model):
@@ -16,39 +15,14 @@ def per_layer(model):
 
 
 def test_chapter_3_parameter_counts():
-    assert per_layer(build_imdb_network()) == IMDB_BOOK_PARAMS == [160_016, 272, 17]
-    assert build_imdb_network().count_params() == 160_305
-    assert per_layer(build_reuters_network()) == REUTERS_BOOK_PARAMS
-    assert build_reuters_network().count_params() == 647_214
-    assert per_layer(build_reuters_network(bottleneck_units=4)) == REUTERS_BOTTLENECK_BOOK_PARAMS
-    assert build_reuters_network(bottleneck_units=4).count_params() == 640_554
-    assert per_layer(build_boston_network()) == BOSTON_BOOK_PARAMS
-    assert build_boston_network().count_params() == 5_121
-
-
-@pytest.mark.parametrize("name, total", [("original", 160_305), ("smaller", 40_029), ("bigger", 5_383_681),
-                                         ("l2", 160_305), ("l1", 160_305), ("l1_l2", 160_305),
-                                         ("dropout", 160_305)])
-def test_overfitting_variants(name, total):
-    model = build_variant(name)
-    assert per_layer(model) == VARIANTS[name][2]
-    assert model.count_params() == total
-    hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:2]
-    regularised = {"l2": keras.regularizers.L2, "l1": keras.regularizers.L1, "l1_l2": keras.regularizers.L1L2}
-    if name in regularised:
-        assert all(isinstance(layer.kernel_regularizer, regularised[name]) for layer in hidden)
-        assert model.layers[-1].kernel_regularizer is None
-    else:
-        assert all(layer.kernel_regularizer is None for layer in hidden)
-    dropouts = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
-    assert dropouts == ([0.5, 0.5] if name == "dropout" else [])
-
-
-def test_l2_penalty_is_in_the_loss():
-    model = build_imdb_network(weight_regularizer="l2")
-    kernels = [layer.kernel.numpy() for layer in model.layers[:2]]
-    expected = sum(0.001 * np.sum(k ** 2) for k in kernels)
-    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert per_layer(imdb_network()) == IMDB_BOOK_PARAMS == [160_016, 272, 17]
+    assert imdb_network().count_params() == 160_305
+    assert per_layer(reuters_network()) == REUTERS_BOOK_PARAMS
+    assert reuters_network().count_params() == 647_214
+    assert per_layer(reuters_network(bottleneck_units=4)) == REUTERS_BOTTLENECK_BOOK_PARAMS
+    assert reuters_network(bottleneck_units=4).count_params() == 640_554
+    assert per_layer(boston_network()) == BOSTON_BOOK_PARAMS
+    assert boston_network().count_params() == 5_121
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -59,7 +33,7 @@ def test_a_few_steps_lower_the_loss_on_multi_hot_batches(sparse):
     labels = rng.integers(0, 2, 256).astype("float32")
     sequences = [rng.integers(5000 * (1 - y), 5000 * (2 - y), 40) for y in labels]
     data = multi_hot_dataset(sequences, labels, 64, sparse=sparse)
-    model = build_imdb_network()
+    model = imdb_network()
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
     before = model.evaluate(data, verbose=0)[0]
     model.fit(data, epochs=3, verbose=0, shuffle=False)  # the dataset shuffles itself
@@ -72,7 +46,7 @@ def test_boston_network_learns_a_linear_target():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(256, 13)).astype("float32")
     y = x @ rng.normal(size=13).astype("float32") * 3 + 20
-    model = build_boston_network()
+    model = boston_network()
     model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
     before = model.evaluate(x, y, verbose=0)[1]
     model.fit(x, y, epochs=20, batch_size=16, verbose=0)
@@ -80,13 +54,13 @@ def test_boston_network_learns_a_linear_target():
 
 
 def test_train_in_graph_learns_and_reports_the_validation_mae():
-    from chapters.ch3_getting_started import train_in_graph
+    from chapters.ch3_getting_started.boston_housing import train_in_graph
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(2)
     x = rng.normal(size=(120, 13)).astype("float32")
     y = x @ rng.normal(size=13).astype("float32") * 3 + 20
-    model = build_boston_network()
+    model = boston_network()
     model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
     steps_before = int(model.optimizer.iterations.numpy())
     val_mae = train_in_graph(model, x[:100], y[:100], epochs=15, batch_size=16, validation_data=(x[100:], y[100:]))

@@ -1,0 +1,52 @@
+"""Figures: PNG files written atomically, and the training curves the book draws after every run."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # write PNG files; no window needed
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+
+from chapters.runs import atomic_write  # noqa: E402
+
+
+def save_figure(fig, path):
+    """Save a matplotlib figure as PNG (atomically) and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return atomic_write(path, buffer.getvalue())
+
+
+def save_png(pixels, path, description=""):
+    """An RGB uint8 array as a PNG (atomically), with a text note inside the file."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    if description:
+        info.add_text("Description", description)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", pnginfo=info)
+    return atomic_write(path, buffer.getvalue())
+
+
+def plot_history(history, path, title=""):
+    """Training vs validation loss (and accuracy or MAE, when there is one), as in the book."""
+    metrics = [m for m in ("loss", "accuracy", "mae") if m in history]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = range(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], "bo", label=f"Training {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")
+            ax.set_title(f"Training and validation {metric}")
+        else:
+            ax.set_title(f"Training {metric}")
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel(metric.capitalize())
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, path)

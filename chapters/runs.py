@@ -1,0 +1,314 @@
+"""A run's folder and what it writes there: results.json, atomic files, the lock, --resume.
+
+Every run of a section gets a new folder, `outputs/<chapter>/<section>-<date>-<time>/`,
+created atomically (two runs started in the same second get `-2`, `-3`, ...).
+`run.json` in it says which options made the models and whether the run
+finished; a lock held for the process's life keeps a second process out.
+`--resume` picks the newest unfinished run of the section that has saved
+progress, and refuses if it was made with other model-defining options.
+
+Everything is written to a temporary name in the same folder and renamed, so
+a crash, Ctrl-C or `kill -9` never leaves half a file; temporary files of a
+dead run are removed when its folder is next opened.
+"""
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+TEMPORARY_MARK = ".tmp-"
+
+
+class UsageError(Exception):
+    """A bad option or input: shown as one line, without a traceback (exit code 2)."""
+
+
+class RunFailed(Exception):
+    """A run that cannot go on (e.g. the loss became NaN): one line, exit code 1."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM, after what was done so far was saved."""
+
+
+@contextlib.contextmanager
+def stop_cleanly(message):
+    """Ctrl-C or SIGTERM inside the block: stop with `message` (what was saved, how to resume)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(message) from None
+
+
+# ---------------------------------------------------------------------------
+# Atomic files
+# ---------------------------------------------------------------------------
+
+def temporary_path(path):
+    """A hidden name beside `path` that keeps its suffixes (Keras checks `.keras`, `.weights.h5`)."""
+    path = Path(path)
+    stem, dot, suffixes = path.name.partition(".")
+    return path.with_name(f".{stem}{TEMPORARY_MARK}{os.getpid()}{dot}{suffixes}")
+
+
+def write_atomically(path, write):
+    """Call `write(temporary_path)`, then rename the result onto `path`: all or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(path)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def atomic_write(path, data):
+    """Write bytes or text to `path` through a temporary file and a rename."""
+    def write(temporary):
+        with open(temporary, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+    return write_atomically(path, write)
+
+
+def save_json(path, obj):
+    return atomic_write(path, json.dumps(obj, indent=2, default=_to_builtin) + "\n")
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def save_npz(path, **arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return atomic_write(path, buffer.getvalue())
+
+
+def remove_temporary_files(folder):
+    """Temporary files left by a process that died while writing (the folder is ours: we hold its lock)."""
+    for path in Path(folder).rglob(f".*{TEMPORARY_MARK}*"):
+        if path.is_file():
+            path.unlink()
+
+
+# ---------------------------------------------------------------------------
+# The run folder
+# ---------------------------------------------------------------------------
+
+def create_run_folder(base, section):
+    """A new folder `<base>/<section>-<date>-<time>[-N]`, created atomically."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in range(1, 1000):
+        folder = Path(base) / (f"{section}-{stamp}" + (f"-{suffix}" if suffix > 1 else ""))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:  # another run started in the same second
+            continue
+    raise UsageError(f"{base}: could not create a new run folder for {section}")
+
+
+def make_output_base(output_dir):
+    base = Path(output_dir)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"--output-dir {output_dir}: not a folder (a file is in the way)") from None
+    except PermissionError:
+        raise UsageError(f"--output-dir {output_dir}: no permission to create it") from None
+    if not base.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: not a folder")
+    return base
+
+
+def lock_run_folder(folder):
+    """Hold `<folder>/.lock` until the process ends; a second process gets a one-line refusal."""
+    handle = open(Path(folder) / ".lock", "a+")
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            import msvcrt
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise UsageError(f"{folder} is in use by a run still going (pid {owner}); wait for it to end, "
+                         "or start a new run without --resume") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def read_run_state(folder):
+    try:
+        return json.loads((Path(folder) / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def find_run_to_resume(base, section):
+    """The newest run of `section` under `base` that saved progress and did not finish, or None."""
+    for folder in sorted(Path(base).glob(f"{section}-*"), reverse=True):
+        state = read_run_state(folder)
+        if folder.is_dir() and state.get("progress") and state.get("status") != "finished":
+            return folder
+    return None
+
+
+def differing_settings(saved, current):
+    """The model-defining options that differ, as '--name saved (now current)' strings."""
+    return [f"--{name.replace('_', '-')} {saved.get(name)} (now {current.get(name)})"
+            for name in sorted(set(saved) | set(current)) if saved.get(name) != current.get(name)]
+
+
+# ---------------------------------------------------------------------------
+# One run of one section
+# ---------------------------------------------------------------------------
+
+class Run:
+    """What a section gets: its settings by name, its folder, and ways to record and train.
+
+    Settings: `edition`, `quick`, `seed`, `data_dir`, `summary_only`,
+    `options` (the chapter's own flags), `device`.
+    """
+
+    def __init__(self, chapter, section, settings, options, output_dir, resume=False, model_settings=None,
+                 device="CPU", argv=None):
+        self.chapter, self.section = chapter, section
+        self.edition = settings["edition"]
+        self.quick = settings["quick"]
+        self.seed = settings["seed"]
+        self.data_dir = settings["data_dir"]
+        self.summary_only = settings["summary_only"]
+        self.epochs_override = settings["epochs"]
+        self.batch_size_override = settings["batch_size"]
+        self.performance = settings["performance"]
+        self.options = options
+        self.device = device
+        self.output_base = make_output_base(output_dir)
+        self.model_settings = model_settings or {}
+        self.results, self.training = {}, {}
+        self.resumed = False
+        folder = find_run_to_resume(self.output_base, section) if resume else None
+        if folder is not None:
+            self._lock = lock_run_folder(folder)
+            saved = read_run_state(folder)
+            differ = differing_settings(saved.get("model_settings", {}), self.model_settings)
+            if differ:
+                raise UsageError(f"--resume: the run in {folder} was made with other options: {'; '.join(differ)}. "
+                                 "Use the same options to resume it, or leave out --resume for a new run")
+            remove_temporary_files(folder)
+            self.folder, self.resumed = folder, True
+            previous = json.loads((folder / "results.json").read_text()) if (folder / "results.json").exists() else {}
+            self.results, self.training = previous.get("results", {}), previous.get("training", {})
+            print(f"Resuming the run in {folder} (started {saved.get('started', '?')})")
+        else:
+            if resume:
+                print(f"--resume: no unfinished run of {section} with saved progress in {self.output_base}; "
+                      "starting a new one")
+            self.folder = create_run_folder(self.output_base, section)
+            self._lock = lock_run_folder(self.folder)
+        self.state = read_run_state(self.folder) or {
+            "chapter": chapter, "section": section, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "model_settings": self.model_settings, "progress": False}
+        self.state.update(status="running", pid=os.getpid(), argv=argv if argv is not None else sys.argv[1:])
+        self._save_state()
+
+    # -- the book's hyperparameters, unless the user says otherwise --------
+    def epochs(self, book_value):
+        """--epochs if given; else 1 epoch with --quick; else the book's number."""
+        if self.epochs_override is not None:
+            return self.epochs_override
+        return 1 if self.quick else book_value
+
+    def batch_size(self, book_value):
+        return self.batch_size_override if self.batch_size_override is not None else book_value
+
+    def compile_settings(self, workload="dense"):
+        from chapters.performance import compile_settings
+        return compile_settings(self.device, workload, self.performance)
+
+    # -- files -------------------------------------------------------------
+    def path(self, name):
+        return self.folder / name
+
+    def _save_state(self):
+        save_json(self.folder / "run.json", self.state)
+
+    def mark_progress(self):
+        """Something resumable was saved: --resume may pick this run."""
+        if not self.state.get("progress"):
+            self.state["progress"] = True
+            self._save_state()
+
+    def finish(self, status="finished"):
+        """The run ends (finished, stopped, no data): say so in run.json and release the folder."""
+        self.state["status"] = status
+        self._save_state()
+        self._lock.close()
+
+    def _save_results(self):
+        save_json(self.path("results.json"), {"chapter": self.chapter, "section": self.section,
+                                              "edition": self.edition, "quick": self.quick,
+                                              "results": self.results, "training": self.training})
+
+    def record(self, key, value, book=None, note="", label=None):
+        """Print a result beside the book's number and keep it in results.json under `key`."""
+        entry = {"value": value}
+        shown = f"{value:.4f}" if isinstance(value, float) else f"{value}"
+        line = f"{label or key.replace('_', ' ')}: {shown}"
+        if book is not None:
+            entry["book"] = book
+            line += f"   (book: {book})"
+        if note:
+            entry["note"] = note
+            line += f"   [{note}]"
+        print(line)
+        self.results[key] = entry
+        self._save_results()
+
+    def record_training(self, name, facts):
+        self.training[name] = facts
+        self._save_results()
+
+    def check_against_book(self, model, book_params, source):
+        """model.summary() with the book's per-layer counts beside it; recorded under book_check.<model name>."""
+        from chapters.book_check import check_against_book
+        matches = check_against_book(model, book_params, source)
+        self.results[f"book_check.{model.name}"] = {
+            "value": "MATCH" if matches else "MISMATCH", "params": [layer.count_params() for layer in model.layers],
+            "book": list(book_params)}
+        self._save_results()
+        return matches
+
+    # -- training ------------------------------------------------------------
+    def fit(self, model, data, **kwargs):
+        """model.fit with checkpoints, history and resume: see chapters.training.fit."""
+        from chapters.training import fit
+        return fit(self, model, data, **kwargs)
