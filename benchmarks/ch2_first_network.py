@@ -6,17 +6,17 @@
 The book's recipe: NumPy arrays straight into model.fit(), default compile
 settings, one-hot labels, rmsprop, 5 epochs of batch 128. Ours: the same model,
 optimizer, labels, epochs and batch size, fed by a tf.data pipeline and compiled
-with the per-device settings in chapters.common.PERFORMANCE_DEFAULTS. The two
+with the per-device settings in chapters.performance.PERFORMANCE_DEFAULTS. The two
 train in turns, one epoch each (see benchmarks.common.compare_training_recipes):
 the speed-up is reported over the whole training (compilation included) and
 per epoch after the first; both models are evaluated on the test set.
 """
 
 from benchmarks.common import benchmark_parser, book_or_our_recipe, compare_training_recipes, write_report
-from chapters.ch2_building_blocks import prepare_images, prepare_labels
-from chapters.common import PERFORMANCE_DEFAULTS, setup_device
+from chapters.ch2_building_blocks.first_network import prepare_images, prepare_labels
+from chapters.performance import PERFORMANCE_DEFAULTS, setup_device
 from datasets.mnist import load_mnist
-from models.first_network import build_first_network
+from models.first_network import first_network
 
 
 def main():
@@ -32,7 +32,7 @@ def main():
     test_labels = prepare_labels(mnist.test_labels, one_hot=True)
 
     def prepare(recipe, repeat):
-        return book_or_our_recipe(recipe, build_first_network, train_images, train_labels, batch_size, settings,
+        return book_or_our_recipe(recipe, first_network, train_images, train_labels, batch_size, settings,
                                   seed=repeat)
 
     def evaluate(model):

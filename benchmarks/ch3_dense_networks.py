@@ -17,15 +17,13 @@ Writes outputs/benchmarks/ch3_dense_networks.json.
 """
 
 import time
-from types import SimpleNamespace
 
 import keras
 import numpy as np
 
 from benchmarks.common import benchmark_parser, write_report
-from chapters.ch3_getting_started import (compile_boston_network, k_fold_splits, normalize_features,
-                                          train_in_graph)
-from chapters.common import PERFORMANCE_DEFAULTS, setup_device
+from chapters.ch3_getting_started.boston_housing import k_fold_splits, normalize_features, train_in_graph
+from chapters.performance import PERFORMANCE_DEFAULTS, setup_device
 from datasets.boston_housing import load_boston_housing
 from datasets.imdb import load_imdb, multi_hot_dataset
 from datasets.reuters import load_reuters
@@ -80,13 +78,18 @@ def classification_recipe(path, data, build, loss, labels_for, val_size, final_e
 def boston_recipe(path, data, kfold_epochs, batch_size, final_epochs, seed):
     """K-fold validation (k = 4) then the final model's test MAE."""
     keras.utils.set_random_seed(seed)
-    compile_ctx = SimpleNamespace(compile_settings=lambda workload: (
-        {} if path == "plain" else dict(PERFORMANCE_DEFAULTS[(DEVICE, workload)])))
+    settings = {} if path == "plain" else dict(PERFORMANCE_DEFAULTS[(DEVICE, "dense")])
+
+    def compiled_boston_network():
+        model = boston_network()
+        model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"], **settings)
+        return model
+
     train_data, test_data = normalize_features(data.train_data, data.test_data)
     start = time.perf_counter()
     fold_mae = []
     for validation, training in k_fold_splits(len(train_data), 4):
-        model = compile_boston_network(compile_ctx, boston_network())
+        model = compiled_boston_network()
         val = (train_data[validation], data.train_targets[validation])
         if path == "plain":
             history = model.fit(train_data[training], data.train_targets[training], epochs=kfold_epochs,
@@ -96,10 +99,11 @@ def boston_recipe(path, data, kfold_epochs, batch_size, final_epochs, seed):
                                      batch_size, val)
         fold_mae.append(history[-1])
     kfold_seconds = time.perf_counter() - start
-    result = dict(kfold_seconds=round(kfold_seconds, 2), kfold_seconds_per_epoch=round(kfold_seconds / (4 * kfold_epochs), 4),
+    result = dict(kfold_seconds=round(kfold_seconds, 2),
+                  kfold_seconds_per_epoch=round(kfold_seconds / (4 * kfold_epochs), 4),
                   mean_val_mae=round(float(np.mean(fold_mae)), 3))
     if final_epochs:
-        model = compile_boston_network(compile_ctx, boston_network())
+        model = compiled_boston_network()
         if path == "plain":
             model.fit(train_data, data.train_targets, epochs=final_epochs, batch_size=16, verbose=0)
         else:

@@ -30,9 +30,9 @@ import tensorflow as tf
 from keras import layers
 
 from benchmarks.common import benchmark_parser, write_report
-from chapters.common import PERFORMANCE_DEFAULTS, setup_device
+from chapters.performance import PERFORMANCE_DEFAULTS, setup_device
 from datasets import dogs_vs_cats
-from models.convnets import build_book_augmentation, build_dogs_vs_cats_convnet
+from models.convnets import augmentation_1st_edition, dogs_vs_cats_convnet_1st_edition
 
 IMAGE_SIZE = (150, 150)
 BATCH_SIZE = 32
@@ -51,7 +51,7 @@ def five_keras_layers():
 
 
 def build_model(settings, augmentation_inside=None):
-    model = build_dogs_vs_cats_convnet(1, dropout=True)
+    model = dogs_vs_cats_convnet_1st_edition(dropout=0.5)
     if augmentation_inside is not None:
         model = keras.Sequential([keras.Input((*IMAGE_SIZE, 3)), augmentation_inside,
                                   layers.Rescaling(1 / 255), *model.layers])
@@ -97,7 +97,7 @@ def main():
     recipes = {
         "tensors": (build_model(settings), in_memory_tensors(split)),
         "ours": (build_model(settings), dogs_vs_cats.make_dataset(
-            split, IMAGE_SIZE, BATCH_SIZE, shuffle=True, augmentation=build_book_augmentation())),
+            split, IMAGE_SIZE, BATCH_SIZE, shuffle=True, augmentation=augmentation_1st_edition())),
         "keras_layers": (build_model(settings), dogs_vs_cats.make_dataset(
             split, IMAGE_SIZE, BATCH_SIZE, shuffle=True, augmentation=five_keras_layers())),
         "plain": (build_model({}, augmentation_inside=five_keras_layers()), plain_dataset(split)),

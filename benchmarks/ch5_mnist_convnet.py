@@ -7,7 +7,7 @@ The book's recipe: NumPy arrays straight into model.fit(), default compile
 settings (jit_compile="auto": Keras 3 uses XLA on a GPU, not on a CPU), one-hot labels,
 rmsprop, batch 64. Ours: the same model, optimizer, labels and batch size, fed
 by a tf.data pipeline and compiled with the per-device settings in
-chapters.common.PERFORMANCE_DEFAULTS. The two train in turns, one epoch each
+chapters.performance.PERFORMANCE_DEFAULTS. The two train in turns, one epoch each
 (see benchmarks.common.compare_training_recipes), for the same epochs: the
 speed-up is reported over the whole training (compilation included) and per
 epoch after the first; both models are evaluated on the test set.
@@ -16,10 +16,10 @@ epoch after the first; both models are evaluated on the test set.
 import keras
 
 from benchmarks.common import benchmark_parser, book_or_our_recipe, compare_training_recipes, write_report
-from chapters.ch5_convnets import prepare_digits
-from chapters.common import PERFORMANCE_DEFAULTS, setup_device
+from chapters.ch5_convnets.mnist_convnet import prepare_digits
+from chapters.performance import PERFORMANCE_DEFAULTS, setup_device
 from datasets.mnist import load_mnist
-from models.convnets import build_mnist_convnet
+from models.convnets import mnist_convnet_1st_edition
 
 
 def main():
@@ -37,7 +37,7 @@ def main():
     test_labels = keras.utils.to_categorical(mnist.test_labels, 10)
 
     def prepare(recipe, repeat):
-        return book_or_our_recipe(recipe, lambda: build_mnist_convnet(1), train_images, train_labels, batch_size,
+        return book_or_our_recipe(recipe, mnist_convnet_1st_edition, train_images, train_labels, batch_size,
                                   settings, seed=repeat)
 
     def evaluate(model):
@@ -46,7 +46,8 @@ def main():
     runs, summary = compare_training_recipes(prepare, evaluate, len(train_images), epochs, args.repeats)
     write_report("ch5_mnist_convnet", {
         "data": mnist.source, "full_mnist": mnist.is_full, "epochs": epochs, "batch_size": batch_size,
-        "device": device, "our_settings": settings, "book_settings": "compile defaults (jit_compile='auto': no XLA on a CPU-only machine)",
+        "device": device, "our_settings": settings,
+        "book_settings": "compile defaults (jit_compile='auto': no XLA on a CPU-only machine)",
         "runs": runs, **summary, "book_test_accuracy_published": 0.991,
         "target": "speedup >= 2 with accuracy no worse",
     }, args.output)

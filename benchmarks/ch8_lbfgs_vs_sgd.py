@@ -16,10 +16,17 @@ import time
 import tensorflow as tf
 
 from benchmarks.common import add_style_transfer_arguments, benchmark_parser, write_report
-from chapters.ch8_style_transfer import (RECIPES, LbfgsOptimizer, SgdOptimizer, compute_targets, load_image_pair,
-                                         make_loss_and_grads, make_loss_function)
-from chapters.common import setup_device
-from models.vgg_style import build_feature_extractor, build_vgg19
+from chapters.ch8_generative.style_transfer import (
+    RECIPES,
+    LbfgsOptimizer,
+    SgdOptimizer,
+    compute_targets,
+    load_image_pair,
+    make_loss_and_grads,
+    make_loss_function,
+)
+from chapters.performance import setup_device
+from models.vgg_style import feature_extractor, vgg19_without_top
 
 
 def main():
@@ -35,7 +42,7 @@ def main():
     images = load_image_pair(args.content, args.style, height, args.data_dir)
     height, width, content_image = images.height, images.width, images.content_image
     recipe = RECIPES[2]
-    extractor = build_feature_extractor(build_vgg19(args.weights))
+    extractor = feature_extractor(vgg19_without_top(args.weights))
     targets = compute_targets(extractor, content_image, images.style_image)
     loss_and_grads = make_loss_and_grads(make_loss_function(extractor, targets, recipe, height * width))
     loss_and_grads(tf.constant(content_image))  # trace once, outside both timings

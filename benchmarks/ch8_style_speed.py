@@ -19,10 +19,16 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.common import add_style_transfer_arguments, benchmark_parser, write_report
-from chapters.ch8_style_transfer import (RECIPES, compute_targets, load_image_pair, make_book_loss_function,
-                                         make_loss_and_grads, make_loss_function)
-from chapters.common import setup_device
-from models.vgg_style import build_feature_extractor, build_vgg19
+from chapters.ch8_generative.style_transfer import (
+    RECIPES,
+    compute_targets,
+    load_image_pair,
+    make_book_loss_function,
+    make_loss_and_grads,
+    make_loss_function,
+)
+from chapters.performance import setup_device
+from models.vgg_style import feature_extractor, vgg19_without_top
 
 BOOK = "book (3 images per step, tf.function)"
 
@@ -46,13 +52,13 @@ def main():
     images = load_image_pair(args.content, args.style, height, args.data_dir)
     height, width, content_image, style_image = images.height, images.width, images.content_image, images.style_image
     recipe = RECIPES[1]
-    vgg = build_vgg19(args.weights)
-    extractor = build_feature_extractor(vgg)
+    vgg = vgg19_without_top(args.weights)
+    extractor = feature_extractor(vgg)
     targets = compute_targets(extractor, content_image, style_image)
     combination = tf.constant(content_image + np.random.default_rng(0).normal(0, 10, content_image.shape)
                               .astype("float32"))
     # The book's extractor returns every layer's output; tf.function prunes the ones the loss does not use.
-    book_extractor = build_feature_extractor(vgg, [layer.name for layer in vgg.layers[1:]])
+    book_extractor = feature_extractor(vgg, [layer.name for layer in vgg.layers[1:]])
     steps_under_test = {
         BOOK: make_loss_and_grads(
             make_book_loss_function(book_extractor, content_image, style_image, recipe, height * width)),

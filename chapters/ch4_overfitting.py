@@ -14,17 +14,26 @@ of validation loss per epoch, as the book draws them.
 """
 
 import keras
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")  # write PNG files; no window needed
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
-from chapters.common import Chapter, Section, check_against_book, save_figure
+from chapters.cli import Chapter
+from chapters.figures import save_figure
 from datasets.imdb import load_imdb, multi_hot_dataset
-from models.dense_networks import (IMDB_BIGGER_BOOK_PARAMS, IMDB_BOOK_PARAMS, IMDB_DROPOUT_BOOK_PARAMS,
-                                   IMDB_SMALLER_BOOK_PARAMS, imdb_network)
+from models.dense_networks import (
+    IMDB_BIGGER_BOOK_PARAMS,
+    IMDB_BOOK_PARAMS,
+    IMDB_DROPOUT_BOOK_PARAMS,
+    IMDB_SMALLER_BOOK_PARAMS,
+    imdb_network,
+)
+
+CHAPTER = Chapter("ch4_overfitting", "Chapter 4: Fundamentals of machine learning",
+                  __doc__.split("\n\n", 2)[2].strip())
+
+NUM_WORDS, EPOCHS, BATCH_SIZE = 10_000, 20, 512
+QUICK_SUBSET = (2000, 1000)  # --quick
 
 # name: (how the book calls it, builder keyword arguments, the book's parameters per layer)
 VARIANTS = {
@@ -47,8 +56,62 @@ COMPARISONS = {
 STYLES = ["b+", "bo", "r^", "gs"]
 
 
+CHAPTER.option("--compare", nargs="+", choices=list(COMPARISONS), default=list(COMPARISONS),
+               help="which comparisons to train and draw (default all: " + ", ".join(COMPARISONS)
+                    + "); the original network is trained once and shared")
+
+
+@CHAPTER.section("4.4", "Overfitting and underfitting",
+                 "IMDB: smaller (40,029) and bigger (5,383,681) networks, L2 / L1 / L1+L2, dropout: "
+                 "validation loss per epoch")
+def overfitting(run):
+    names = sorted({n for c in run.options.compare for n in COMPARISONS[c]}, key=list(VARIANTS).index)
+
+    # The networks: the 3.5 network and its variants, each checked against the book.
+    for name in names:
+        run.check_against_book(build_variant(name), VARIANTS[name][2], f"DLwP 4.4, {VARIANTS[name][0]}")
+    if run.summary_only:
+        return
+
+    # The data: the IMDB reviews as in 3.5, split as the edition's listings split them.
+    imdb = load_imdb(num_words=NUM_WORDS, data_dir=run.data_dir)
+    if run.quick:
+        imdb = imdb.head(*QUICK_SUBSET)
+    (x_train, y_train), (x_val, y_val) = VALIDATION_SPLITS[run.edition](imdb)
+    print(f"Training on {len(x_train):,} reviews, validating on {len(x_val):,}")
+    batch_size = run.batch_size(BATCH_SIZE)
+    training = multi_hot_dataset(x_train, y_train.astype("float32"), batch_size, shuffle=True, seed=run.seed)
+    validation = multi_hot_dataset(x_val, y_val.astype("float32"), 2048)
+
+    # Each network: compiled and trained the same way, from the same random state.
+    histories = {}
+    for name in names:
+        keras.utils.set_random_seed(run.seed)
+        model = build_variant(name)
+        model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
+                      **run.compile_settings("dense"))
+        histories[name] = history = run.fit(model, training, name=name, epochs=EPOCHS, validation_data=validation)
+        best = int(np.argmin(history["val_loss"]))
+        run.record(f"{name}.lowest_validation_loss", history["val_loss"][best],
+                   note=f"at epoch {best + 1}; at the last epoch {history['val_loss'][-1]:.3f}, "
+                        f"validation accuracy {history['val_accuracy'][-1]:.3f}")
+
+    # The book's figures: one per comparison.
+    for comparison in run.options.compare:
+        shown = COMPARISONS[comparison]
+        title = "Validation loss: " + " vs ".join(VARIANTS[n][0].split(" (")[0].lower() for n in shown)
+        print(f"Saved {plot_comparison(histories, shown, 'val_loss', run.path(f'{comparison}_val_loss.png'), title)}")
+        if comparison == "capacity":
+            # The book also shows the bigger network's training loss, near zero almost at once.
+            path = plot_comparison(histories, shown, "loss", run.path("capacity_training_loss.png"),
+                                   "Training loss: original vs smaller vs bigger model")
+            print(f"Saved {path}")
+
+
+# The networks, the splits and the figures.
+
 def build_variant(name):
-    title, kwargs, _ = VARIANTS[name]
+    _, kwargs, _ = VARIANTS[name]
     return imdb_network(name=f"imdb_{name}", **kwargs)
 
 
@@ -66,79 +129,21 @@ def plot_comparison(histories, names, key, path, title):
     return save_figure(fig, path)
 
 
-def training_and_validation(imdb, edition):
-    """The book's data for these comparisons: ((reviews, labels) to train on, (reviews, labels) to validate on).
+def validation_split_1st_edition(imdb):
+    """All 25,000 training reviews to train on, the 25,000 test reviews to validate on."""
+    return (imdb.train_data, imdb.train_labels), (imdb.test_data, imdb.test_labels)
 
-    1st edition: all the training reviews, validated on the test reviews.
-    2nd edition: fit(..., validation_split=0.4), which holds out the last 40%
-    of the training reviews.
-    """
-    if edition == 1:
-        return (imdb.train_data, imdb.train_labels), (imdb.test_data, imdb.test_labels)
-    split = int(len(imdb.train_data) * 0.6)
+
+def validation_split_2nd_edition(imdb):
+    """fit(..., validation_split=0.4): the last 40% of the training reviews are held out."""
+    split = int(len(imdb.train_data) * (1 - VALIDATION_FRACTION_2ND_EDITION))
     return ((imdb.train_data[:split], imdb.train_labels[:split]),
             (imdb.train_data[split:], imdb.train_labels[split:]))
 
 
-def overfitting(ctx):
-    names = sorted({n for c in ctx.args.compare for n in COMPARISONS[c]}, key=list(VARIANTS).index)
-    for name in names:
-        check_against_book(build_variant(name), VARIANTS[name][2], f"DLwP 4.4, {VARIANTS[name][0]}")
-    if ctx.summary_only:
-        return
+VALIDATION_FRACTION_2ND_EDITION = 0.4
+VALIDATION_SPLITS = {1: validation_split_1st_edition, 2: validation_split_2nd_edition}
 
-    imdb = load_imdb(num_words=10000, data_dir=ctx.data_dir)
-    if ctx.quick:
-        imdb = imdb.head(2000, 1000)
-    (x_train, y_train), (x_val, y_val) = training_and_validation(imdb, ctx.edition)
-    print(f"Training on {len(x_train):,} reviews, validating on {len(x_val):,}")
-    batch_size, seed = ctx.batch_size(512), ctx.args.seed
-    training = multi_hot_dataset(x_train, y_train.astype("float32"), batch_size, shuffle=True, seed=seed)
-    validation = multi_hot_dataset(x_val, y_val.astype("float32"), 2048)
-
-    histories = {}
-    for name in names:
-        keras.utils.set_random_seed(seed)  # every variant starts from the same random state
-        model = build_variant(name)
-        model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
-                      **ctx.compile_settings("dense"))
-        histories[name] = history = ctx.fit(model, training, name=name, epochs=ctx.epochs(20),
-                                            validation_data=validation)
-        best = int(np.argmin(history["val_loss"]))
-        ctx.record(f"{name}: lowest validation loss", history["val_loss"][best],
-                   note=f"at epoch {best + 1}; at the last epoch {history['val_loss'][-1]:.3f}, "
-                        f"validation accuracy {history['val_accuracy'][-1]:.3f}")
-
-    for comparison in ctx.args.compare:
-        shown = COMPARISONS[comparison]
-        title = "Validation loss: " + " vs ".join(VARIANTS[n][0].split(" (")[0].lower() for n in shown)
-        path = plot_comparison(histories, shown, "val_loss", ctx.path(f"{comparison}_val_loss.png"), title)
-        print(f"Saved {path}")
-        if comparison == "capacity":
-            # The book also shows the bigger network's training loss, near zero almost at once.
-            path = plot_comparison(histories, shown, "loss", ctx.path("capacity_training_loss.png"),
-                                   "Training loss: original vs smaller vs bigger model")
-            print(f"Saved {path}")
-
-
-def add_arguments(parser):
-    parser.add_argument("--compare", nargs="+", choices=list(COMPARISONS), default=list(COMPARISONS),
-                        help="which comparisons to train and draw (default all: "
-                             + ", ".join(COMPARISONS) + "); the original network is trained once and shared")
-
-
-CHAPTER = Chapter(
-    name="ch4_overfitting",
-    title="Chapter 4: Fundamentals of machine learning",
-    description=__doc__.split("\n\n", 2)[2].strip(),
-    default_section="4.4",
-    add_arguments=add_arguments,
-    sections=[
-        Section("4.4", "Overfitting and underfitting",
-                "IMDB: smaller (40,029) and bigger (5,383,681) networks, L2 / L1 / L1+L2, dropout: "
-                "validation loss per epoch", overfitting),
-    ],
-)
 
 if __name__ == "__main__":
     CHAPTER.main()

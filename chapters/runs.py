@@ -4,8 +4,8 @@ Every run of a section gets a new folder, `outputs/<chapter>/<section>-<date>-<t
 created atomically (two runs started in the same second get `-2`, `-3`, ...).
 `run.json` in it says which options made the models and whether the run
 finished; a lock held for the process's life keeps a second process out.
-`--resume` picks the newest unfinished run of the section that has saved
-progress, and refuses if it was made with other model-defining options.
+`--resume` picks the newest run of the section that has saved progress, and
+refuses if it was made with other model-defining options.
 
 Everything is written to a temporary name in the same folder and renamed, so
 a crash, Ctrl-C or `kill -9` never leaves half a file; temporary files of a
@@ -28,6 +28,7 @@ except ImportError:  # Windows
     fcntl = None
 
 TEMPORARY_MARK = ".tmp-"
+QUICK_STEPS_PER_EPOCH = 2  # --quick: an epoch of a looping pipeline is this many batches
 
 
 class UsageError(Exception):
@@ -173,10 +174,14 @@ def read_run_state(folder):
 
 
 def find_run_to_resume(base, section):
-    """The newest run of `section` under `base` that saved progress and did not finish, or None."""
+    """The newest run of `section` under `base` that saved progress, or None.
+
+    Folders with nothing to resume (left by --summary-only, a failed start, a
+    section skipped for its data) are passed over. A finished run can be
+    resumed too: with a larger --epochs it trains on, else it trains nothing.
+    """
     for folder in sorted(Path(base).glob(f"{section}-*"), reverse=True):
-        state = read_run_state(folder)
-        if folder.is_dir() and state.get("progress") and state.get("status") != "finished":
+        if folder.is_dir() and read_run_state(folder).get("progress"):
             return folder
     return None
 
@@ -230,7 +235,7 @@ class Run:
             print(f"Resuming the run in {folder} (started {saved.get('started', '?')})")
         else:
             if resume:
-                print(f"--resume: no unfinished run of {section} with saved progress in {self.output_base}; "
+                print(f"--resume: no run of {section} with saved progress in {self.output_base}; "
                       "starting a new one")
             self.folder = create_run_folder(self.output_base, section)
             self._lock = lock_run_folder(self.folder)
@@ -250,9 +255,21 @@ class Run:
     def batch_size(self, book_value):
         return self.batch_size_override if self.batch_size_override is not None else book_value
 
-    def compile_settings(self, workload="dense"):
+    def steps_per_epoch(self, book_value):
+        """The book's batches per epoch of a looping pipeline; 2 with --quick."""
+        if book_value is None:
+            return None
+        return min(book_value, QUICK_STEPS_PER_EPOCH) if self.quick else book_value
+
+    def compile_settings(self, workload="dense", steps_per_epoch=None):
+        """jit_compile and steps_per_execution for model.compile() (see chapters.performance).
+
+        Give the book's `steps_per_epoch` when fit() will get one: Keras rounds
+        an epoch up to whole groups of steps_per_execution, so the group size
+        must divide it for the epoch to be exactly the book's.
+        """
         from chapters.performance import compile_settings
-        return compile_settings(self.device, workload, self.performance)
+        return compile_settings(self.device, workload, self.performance, self.steps_per_epoch(steps_per_epoch))
 
     # -- files -------------------------------------------------------------
     def path(self, name):

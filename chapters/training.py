@@ -31,8 +31,6 @@ import numpy as np
 from chapters.figures import plot_history
 from chapters.runs import Interrupted, RunFailed, atomic_write, save_json, write_atomically
 
-QUICK_STEPS_PER_EPOCH = 2  # --quick: an epoch of a looping pipeline is this many batches
-
 
 class ResumableBackup(keras.callbacks.BackupAndRestore):
     """BackupAndRestore whose backup is never torn: `epoch-N.weights.h5`, then `training_metadata.json` naming it.
@@ -161,9 +159,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
     folder = run.path(name)
     folder.mkdir(parents=True, exist_ok=True)
     book_epochs, epochs = epochs, run.epochs(epochs)
-    book_steps = steps_per_epoch
-    if steps_per_epoch is not None and run.quick:
-        steps_per_epoch = min(steps_per_epoch, QUICK_STEPS_PER_EPOCH)
+    book_steps, steps_per_epoch = steps_per_epoch, run.steps_per_epoch(steps_per_epoch)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     history_csv = folder / "history.csv"
 

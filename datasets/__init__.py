@@ -7,6 +7,6 @@ user what to fetch and where to put it. The chapter command line turns that
 error into one line and a non-zero exit code.
 """
 
-from datasets.paths import DataError, DataNotFoundError, find_data_file, data_dir_candidates
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, find_data_file
 
 __all__ = ["DataError", "DataNotFoundError", "find_data_file", "data_dir_candidates"]

@@ -69,9 +69,9 @@ def read_boston_npz(path):
         with np.load(path, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
     except KeyError as e:
-        raise DataError(f"{path}: missing key {e}; expected the Keras file's keys x and y")
+        raise DataError(f"{path}: missing key {e}; expected the Keras file's keys x and y") from None
     except Exception as e:
-        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again")
+        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again") from None
     if x.ndim != 2 or x.shape[1] != 13 or len(x) != len(y):
         raise DataError(f"{path}: x has shape {x.shape} and y {y.shape}; expected (N, 13) and (N,)")
     return x, y
@@ -93,13 +93,13 @@ def _mlxtend_copy():
         import mlxtend
     except ImportError:
         raise DataNotFoundError("Boston housing: not found, not downloadable, and the offline copy needs the "
-                                "mlxtend package (pip install -r requirements.txt). " + HOW_TO_GET)
+                                "mlxtend package (pip install -r requirements.txt). " + HOW_TO_GET) from None
     path = Path(mlxtend.__file__).parent / "data" / "data" / "boston_housing.csv"
     try:
         table = np.loadtxt(path, delimiter=",")
     except (OSError, ValueError) as e:
         raise DataNotFoundError(f"Boston housing: not found, and mlxtend's copy {path} is unreadable ({e}). "
-                                + HOW_TO_GET)
+                                + HOW_TO_GET) from None
     if table.shape != (506, 14):
         raise DataNotFoundError(f"Boston housing: mlxtend's copy has shape {table.shape}, not (506, 14). "
                                 + HOW_TO_GET)

@@ -92,7 +92,8 @@ def load_image(spec, role="content", data_dir=None):
         kind = "too large to decode safely" if "ecompression" in type(e).__name__ else "not an image Pillow can read"
         raise DataError(f"{role} image {path}: {kind}") from None
     except (OSError, SyntaxError, ValueError) as e:  # truncated or corrupt files
-        raise DataError(f"{role} image {path}: unreadable ({str(e).splitlines()[0][:100] or type(e).__name__})") from None
+        detail = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
+        raise DataError(f"{role} image {path}: unreadable ({detail})") from None
     height, width = pixels.shape[:2]
     if min(height, width) < MIN_SIDE:
         raise DataError(f"{role} image {path} is {width}x{height} pixels; VGG19 needs at least "

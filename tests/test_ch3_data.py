@@ -13,8 +13,15 @@ from datasets import boston_housing as boston_module
 from datasets import imdb as imdb_module
 from datasets import reuters as reuters_module
 from datasets.boston_housing import keras_split, load_boston_housing
-from datasets.imdb import (decode_review, encode_text, keras_word_sequences, load_imdb, load_imdb_word_index,
-                           multi_hot_dataset, vectorize_sequences)
+from datasets.imdb import (
+    decode_review,
+    encode_text,
+    keras_word_sequences,
+    load_imdb,
+    load_imdb_word_index,
+    multi_hot_dataset,
+    vectorize_sequences,
+)
 from datasets.reuters import load_reuters
 
 

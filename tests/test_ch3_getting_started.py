@@ -1,6 +1,5 @@
 """Chapter 3's recipes and its command line, on small synthetic data written by the tests."""
 
-import json
 
 import numpy as np
 import pytest
@@ -9,36 +8,14 @@ from chapters.ch3_getting_started import CHAPTER
 from chapters.ch3_getting_started import boston_housing as s3_7
 from chapters.ch3_getting_started import imdb_reviews as s3_5
 from chapters.ch3_getting_started import reuters_newswires as s3_6
-from tests.helpers import results_of, run_cli, training_of
-
-
-def ragged(rng, count, vocabulary, max_length):
-    sequences = np.empty(count, dtype=object)
-    sequences[:] = [list(map(int, rng.integers(1, vocabulary, rng.integers(5, max_length)))) for _ in range(count)]
-    return sequences
-
-
-def write_synthetic_data(root):
-    """Small files with the Keras layout: enough reviews and newswires for the --quick splits."""
-    rng = np.random.default_rng(0)
-    (root / "imdb").mkdir(parents=True)
-    np.savez(root / "imdb" / "imdb.npz", x_train=ragged(rng, 700, 12000, 60), y_train=rng.integers(0, 2, 700),
-             x_test=ragged(rng, 300, 12000, 60), y_test=rng.integers(0, 2, 300))
-    word_index = json.dumps({f"word{i}": i for i in range(1, 12000)})
-    (root / "imdb" / "imdb_word_index.json").write_text(word_index)
-    (root / "reuters").mkdir()
-    np.savez(root / "reuters" / "reuters.npz", x=ragged(rng, 1000, 12000, 60), y=rng.integers(0, 46, 1000))
-    (root / "reuters" / "reuters_word_index.json").write_text(word_index)
-    (root / "boston_housing").mkdir()
-    np.savez(root / "boston_housing" / "boston_housing.npz", x=rng.normal(size=(60, 13)), y=rng.uniform(5, 50, 60))
-    return root
+from tests.helpers import results_of, run_cli, training_of, write_word_sequence_data
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """`all --quick` once, on synthetic files; the tests below read what it wrote."""
     tmp_path = tmp_path_factory.mktemp("ch3")
-    data = write_synthetic_data(tmp_path / "data")
+    data = write_word_sequence_data(tmp_path / "data")
     result = run_cli("chapters.ch3_getting_started", "all", "--quick", "--data-dir", data,
                      "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

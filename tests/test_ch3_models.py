@@ -5,9 +5,15 @@ import numpy as np
 import pytest
 
 from datasets.imdb import multi_hot_dataset
-from models.dense_networks import (BOSTON_BOOK_PARAMS, IMDB_BOOK_PARAMS, REUTERS_BOOK_PARAMS,
-                                   REUTERS_BOTTLENECK_BOOK_PARAMS, boston_network, imdb_network,
-                                   reuters_network)
+from models.dense_networks import (
+    BOSTON_BOOK_PARAMS,
+    IMDB_BOOK_PARAMS,
+    REUTERS_BOOK_PARAMS,
+    REUTERS_BOTTLENECK_BOOK_PARAMS,
+    boston_network,
+    imdb_network,
+    reuters_network,
+)
 
 
 def per_layer(model):

@@ -1,51 +1,89 @@
-"""Section 4.4 from the command line, on synthetic IMDB files written by the test."""
+"""Section 4.4: the variants, their regularisers, the editions' validation splits, and the command line."""
 
-from chapters.ch4_overfitting import CHAPTER
-from tests.conftest import results_of, run_cli
-from tests.test_ch3_cli import write_synthetic_data
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from chapters import ch4_overfitting as s4_4
+from models.dense_networks import imdb_network
+from tests.helpers import layer_params, results_of, run_cli, training_of, write_word_sequence_data
+
+BOOK_TOTALS = {"original": 160_305, "smaller": 40_029, "bigger": 5_383_681, "l2": 160_305, "l1": 160_305,
+               "l1_l2": 160_305, "dropout": 160_305}
 
 
-def test_quick_run_draws_one_figure_per_comparison(tmp_path):
-    data = write_synthetic_data(tmp_path / "data")
+@pytest.mark.parametrize("name", list(BOOK_TOTALS))
+def test_each_variant_has_the_books_parameters_per_layer(name):
+    model = s4_4.build_variant(name)
+    assert layer_params(model) == s4_4.VARIANTS[name][2] and model.count_params() == BOOK_TOTALS[name]
+
+
+@pytest.mark.parametrize("name, kind", [("l2", keras.regularizers.L2), ("l1", keras.regularizers.L1),
+                                        ("l1_l2", keras.regularizers.L1L2)])
+def test_regularised_variants_penalise_both_hidden_kernels_by_0_001(name, kind):
+    model = s4_4.build_variant(name)
+    hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:2]
+    for layer in hidden:
+        assert isinstance(layer.kernel_regularizer, kind)
+        config = layer.kernel_regularizer.get_config()
+        assert all(config[key] == pytest.approx(0.001) for key in ("l1", "l2") if key in config)
+    assert model.layers[-1].kernel_regularizer is None
+
+
+def test_the_l2_penalty_is_in_the_loss():
+    model = imdb_network(weight_regularizer="l2")
+    kernels = [layer.kernel.numpy() for layer in model.layers[:2]]
+    assert float(sum(model.losses)) == pytest.approx(sum(0.001 * np.sum(k ** 2) for k in kernels), rel=1e-5)
+
+
+def test_the_dropout_variant_drops_half_after_each_hidden_layer():
+    model = s4_4.build_variant("dropout")
+    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.5, 0.5]
+    assert not [layer for layer in s4_4.build_variant("original").layers if isinstance(layer, keras.layers.Dropout)]
+
+
+def test_the_comparisons_are_the_books_figures():
+    assert s4_4.COMPARISONS == {"capacity": ["original", "smaller", "bigger"], "l2": ["original", "l2"],
+                                "l1": ["original", "l1"], "l1_l2": ["original", "l1_l2"],
+                                "dropout": ["original", "dropout"]}
+    assert (s4_4.NUM_WORDS, s4_4.EPOCHS, s4_4.BATCH_SIZE, s4_4.QUICK_SUBSET) == (10_000, 20, 512, (2000, 1000))
+
+
+IMDB = SimpleNamespace(train_data=np.arange(10), train_labels=np.arange(10) % 2,
+                       test_data=np.arange(100, 104), test_labels=np.array([1, 0, 1, 0]))
+
+
+def test_the_first_edition_validates_on_the_test_reviews():
+    (x, _), (x_val, y_val) = s4_4.VALIDATION_SPLITS[1](IMDB)
+    assert x.tolist() == list(range(10)) and x_val.tolist() == [100, 101, 102, 103] and y_val.tolist() == [1, 0, 1, 0]
+
+
+def test_the_second_edition_holds_out_the_last_40_percent_of_the_training_reviews():
+    (x, _), (x_val, y_val) = s4_4.VALIDATION_SPLITS[2](IMDB)
+    assert x.tolist() == list(range(6)) and x_val.tolist() == [6, 7, 8, 9] and y_val.tolist() == [0, 1, 0, 1]
+
+
+def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per_comparison(tmp_path):
+    data = write_word_sequence_data(tmp_path / "data")
     result = run_cli("chapters.ch4_overfitting", "--quick", "--compare", "capacity", "dropout",
                      "--data-dir", data, "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    for total in ("160,305", "40,029", "5,383,681"):
-        assert f"the total ({total} parameters)" in result.stdout
+    training = training_of(tmp_path / "out")
+    assert set(training) == {"original", "smaller", "bigger", "dropout"}
+    assert {(f["optimizer"], f["loss"], f["book_epochs"]) for f in training.values()} == {
+        ("RMSprop", "binary_crossentropy", 20)}
     results = results_of(tmp_path / "out")
-    assert set(results) == {f"{name}: lowest validation loss" for name in ("original", "smaller", "bigger",
-                                                                            "dropout")}
+    assert {key for key in results if key.endswith("lowest_validation_loss")} == {
+        f"{name}.lowest_validation_loss" for name in training}
     run_dir = next((tmp_path / "out").glob("4.4-*"))
     for figure in ("capacity_val_loss.png", "capacity_training_loss.png", "dropout_val_loss.png"):
         assert (run_dir / figure).stat().st_size > 1000, figure
 
 
-def test_summary_only_checks_every_variant(tmp_path, capsys):
-    CHAPTER.main(["--summary-only", "--output-dir", str(tmp_path / "out")])
-    out = capsys.readouterr().out
-    assert out.count("MATCH: all") == 7 and "MISMATCH" not in out
-
-
 def test_missing_imdb_is_one_line(tmp_path, capsys):
-    try:
-        CHAPTER.main(["--quick", "--compare", "l2", "--output-dir", str(tmp_path / "out")])
-        code = 0
-    except SystemExit as e:
-        code = e.code
+    with pytest.raises(SystemExit) as stop:
+        s4_4.CHAPTER.main(["--quick", "--compare", "l2", "--output-dir", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: IMDB: imdb.npz not found") and err.count("\n") == 1
-
-
-def test_each_edition_trains_and_validates_on_the_books_reviews():
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from chapters.ch4_overfitting import training_and_validation
-
-    imdb = SimpleNamespace(train_data=np.arange(10), train_labels=np.arange(10) % 2,
-                           test_data=np.arange(100, 104), test_labels=np.array([1, 0, 1, 0]))
-    (x, y), (x_val, y_val) = training_and_validation(imdb, edition=1)
-    assert x.tolist() == list(range(10)) and x_val.tolist() == [100, 101, 102, 103] and y_val.tolist() == [1, 0, 1, 0]
-    (x, y), (x_val, y_val) = training_and_validation(imdb, edition=2)  # validation_split=0.4: the last 40%
-    assert x.tolist() == list(range(6)) and x_val.tolist() == [6, 7, 8, 9] and y_val.tolist() == [0, 1, 0, 1]
+    assert stop.value.code == 2 and err.startswith("error: IMDB: imdb.npz not found") and err.count("\n") == 1

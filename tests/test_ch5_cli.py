@@ -2,39 +2,62 @@
 
 import json
 
-from conftest import results_of, run_cli
-from test_ch5_data import make_split_folder, synthetic_glyphs, write_cdb, write_mat
+import pytest
+
+from tests.helpers import (
+    make_split_folder,
+    results_of,
+    run_cli,
+    run_folders,
+    synthetic_glyphs,
+    training_of,
+    write_cdb,
+    write_mat,
+)
 
 MODULE = "chapters.ch5_convnets"
 
 
 def test_summary_only_matches_the_book_for_every_model(tmp_path):
-    # 5.1, 5.1h, and 5.2's two models; the 2nd edition's are checked in test_ch5_models.
     result = run_cli(MODULE, "all", "--summary-only", "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count("MATCH: all") == 4 and "MISMATCH" not in result.stdout
-    for total in ("93,322", "3,453,121"):
-        assert f"({total} parameters) equal the book's" in result.stdout
-    assert "Output shapes equal the book's" in result.stdout
+    checks = {key: entry["value"] for section in ("5.1", "5.1h", "5.2")
+              for key, entry in results_of(tmp_path / "out", section).items() if key.startswith("book_check.")}
+    assert checks == {"book_check.mnist_convnet_1st_edition": "MATCH", "book_check.dogs_vs_cats_1st_edition": "MATCH",
+                      "book_check.dogs_vs_cats_1st_edition_dropout": "MATCH"}
+    assert results_of(tmp_path / "out", "5.1")["output_shapes_match_the_book"]["value"] is True
 
 
-def test_mnist_convnet_quick_then_its_filters(tmp_path):
-    # No data directory: the embedded MNIST sample, with a banner saying so.
+def test_summary_only_of_the_second_edition_checks_its_models(tmp_path):
+    result = run_cli(MODULE, "all", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    first = results_of(tmp_path / "out", "5.1")
+    assert first["book_check.mnist_convnet_2nd_edition"]["value"] == "MATCH"
+    assert first["book_check.mnist_convnet_2nd_edition_no_max_pool"]["value"] == "MATCH"
+    dogs = results_of(tmp_path / "out", "5.2")
+    assert dogs["book_check.dogs_vs_cats_2nd_edition"]["value"] == "MATCH"
+    assert dogs["book_check.dogs_vs_cats_2nd_edition_augmentation_dropout"]["value"] == "MATCH"
+
+
+def test_mnist_convnet_quick_trains_the_books_recipe_then_5_1f_draws_its_filters(tmp_path):
     result = run_cli(MODULE, "5.1", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "MNIST OFFLINE SAMPLE" in result.stdout
-    results = results_of(tmp_path / "out")
-    assert 0.5 < results["test accuracy"]["value"] <= 1 and results["test accuracy"]["book"] == 0.991
+    facts = training_of(tmp_path / "out", "5.1")["mnist_convnet"]
+    assert (facts["optimizer"], facts["learning_rate"], facts["loss"]) == (
+        "RMSprop", pytest.approx(1e-3), "categorical_crossentropy")
+    assert (facts["book_epochs"], facts["epochs"]) == (5, 1)
+    accuracy = results_of(tmp_path / "out", "5.1")["test_accuracy"]
+    assert 0.5 < accuracy["value"] <= 1 and accuracy["book"] == 0.991
 
-    # 5.1f finds the convnet that 5.1 just trained and draws its filters and feature maps.
     result = run_cli(MODULE, "5.1f", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Using the MNIST convnet trained by an earlier 5.1 run" in result.stdout
-    run = sorted((tmp_path / "out").glob("5.1f-*"))[-1]
+    run = run_folders(tmp_path / "out", "5.1f")[-1]
     for name in ("edge_filters.png", "first_layer_filters.png", "feature_maps.png"):
         assert (run / name).stat().st_size > 5000, name
-    results = json.loads((run / "results.json").read_text())["results"]
-    assert results["Sobel: max |Conv2D layer - tf.nn.conv2d|"]["value"] < 1e-5
+    assert results_of(tmp_path / "out", "5.1f")["sobel_layer_minus_conv2d"]["value"] < 1e-5
 
 
 def test_hoda_quick_on_synthetic_files(tmp_path):
@@ -47,40 +70,88 @@ def test_hoda_quick_on_synthetic_files(tmp_path):
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Hoda: 200 training and 50 test digits" in result.stdout
-    results = results_of(tmp_path / "out")
-    assert 0 <= results["Hoda test accuracy (50 digits)"]["value"] <= 1
-    assert (sorted((tmp_path / "out").glob("5.1h-*"))[-1] / "hoda_digits.png").exists()
+    assert 0 <= results_of(tmp_path / "out")["test_accuracy"]["value"] <= 1
+    assert training_of(tmp_path / "out")["hoda_convnet"]["epochs_done"] == 2
+    assert (run_folders(tmp_path / "out", "5.1h")[-1] / "hoda_digits.png").exists()
 
 
-def test_dogs_vs_cats_quick_then_resume(tmp_path):
+@pytest.fixture(scope="module")
+def dogs_quick_run(tmp_path_factory):
+    """5.2 --quick on a small synthetic split folder, both trainings; then --resume with one more epoch."""
+    tmp_path = tmp_path_factory.mktemp("dogs")
     data = tmp_path / "data"
     make_split_folder(data / "cats_and_dogs_small", {"train": 8, "validation": 4, "test": 4})
-    out = tmp_path / "out"
-    result = run_cli(MODULE, "5.2", "--quick", "--data-dir", data, "--output-dir", out, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.count("MATCH: all") == 2
-    # With augmentation the data repeats and an epoch is a fixed number of batches, as the book's generator.
-    assert "An epoch is 2 batches of 32 augmented pictures" in result.stdout
-    run = sorted(out.glob("5.2-*"))[-1]
+    first = run_cli(MODULE, "5.2", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    training_after_first = training_of(tmp_path / "out")
+    second = run_cli(MODULE, "5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume", "--data-dir", data,
+                     "--output-dir", tmp_path / "out", cwd=tmp_path)
+    return tmp_path / "out", first, training_after_first, second
+
+
+def test_dogs_vs_cats_trains_without_augmentation_30_book_epochs_at_rmsprop_1e_4(dogs_quick_run):
+    _, _, training, _ = dogs_quick_run
+    facts = training["no_augmentation"]
+    assert (facts["optimizer"], facts["learning_rate"], facts["loss"]) == (
+        "RMSprop", pytest.approx(1e-4), "binary_crossentropy")
+    assert (facts["book_epochs"], facts["epochs"], facts["book_steps_per_epoch"]) == (30, 1, None)
+
+
+def test_dogs_vs_cats_with_augmentation_takes_100_batches_per_book_epoch_and_2_with_quick(dogs_quick_run):
+    out, first, training, _ = dogs_quick_run
+    facts = training["augmentation_dropout"]
+    assert facts["learning_rate"] == pytest.approx(1e-4)
+    assert (facts["book_epochs"], facts["book_steps_per_epoch"], facts["steps_per_epoch"]) == (100, 100, 2)
+    assert "An epoch is 2 batches of 32 augmented pictures" in first.stdout
+
+
+def test_dogs_vs_cats_writes_the_books_figures_and_checkpoints(dogs_quick_run):
+    out = dogs_quick_run[0]
+    run = run_folders(out, "5.2")[-1]
     for name in ("augmented_images.png", "curves_side_by_side.png", "no_augmentation/best.keras",
                  "augmentation_dropout/last.keras", "augmentation_dropout/history.csv"):
         assert (run / name).exists(), name
-    results = results_of(out)
-    assert 0 <= results["augmentation_dropout: final validation accuracy"]["value"] <= 1
 
-    # --resume continues the latest run from its last checkpoint, in the same folder.
-    result = run_cli(MODULE, "5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume",
-                     "--data-dir", data, "--output-dir", out, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Resuming augmentation_dropout at epoch 2 of 2" in result.stdout
-    history = json.loads((run / "augmentation_dropout" / "history.json").read_text())
+
+def test_dogs_vs_cats_quick_results_say_how_many_pictures_and_epochs(dogs_quick_run):
+    out, _, _, _ = dogs_quick_run
+    results = results_of(out)
+    note = results["augmentation_dropout.final_validation_accuracy"]["note"]
+    assert note == "--quick: 16 pictures, 2 epochs"  # 8 per class; after the resume with --epochs 2
+    assert results["no_augmentation.final_validation_accuracy"]["book"] == "0.71-0.72"
+    assert 0 <= results["augmentation_dropout.test_accuracy_best_checkpoint"]["value"] <= 1
+
+
+def test_dogs_vs_cats_resume_continues_the_same_run_from_its_backup(dogs_quick_run):
+    out, _, _, second = dogs_quick_run
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert len(run_folders(out, "5.2")) == 1
+    assert "Resuming augmentation_dropout at epoch 2 of 2" in second.stdout
+    history = json.loads((run_folders(out, "5.2")[-1] / "augmentation_dropout" / "history.json").read_text())
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
 
 
 def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path):
     result = run_cli(MODULE, "5.2", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: Dogs vs. Cats not found")
-    assert "Traceback" not in result.stderr and "kagglecatsanddogs_5340.zip" in errors[0]
-    assert "cats_and_dogs_small/{train,validation,test}/{cats,dogs}/" in errors[0]
+    assert "kagglecatsanddogs_5340.zip" in errors[0] and "cats_and_dogs_small/{train,validation,test}/{cats,dogs}/" \
+        in errors[0]
+
+
+def test_resume_with_another_edition_is_refused_in_one_line(tmp_path):
+    data = tmp_path / "data"
+    make_split_folder(data / "cats_and_dogs_small", {"train": 4, "validation": 2, "test": 2})
+    first = run_cli(MODULE, "5.2", "--quick", "--augmentation", "off", "--data-dir", data, "--output-dir", "out",
+                    cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    run = run_folders(tmp_path / "out", "5.2")[-1]
+    state = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**state, "status": "stopped"}))  # as if Ctrl-C had stopped it
+    second = run_cli(MODULE, "5.2", "--quick", "--edition", "2", "--resume", "--data-dir", data, "--output-dir", "out",
+                     cwd=tmp_path)
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    last_line = second.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"error: --resume: the run in out/{run.name} was made with other options: "
+                                "--edition 1 (now 2).")

@@ -1,9 +1,6 @@
 """Chapter 5 loaders on synthetic files: Hoda .cdb/.mat/.npz, dogs vs cats folders, bad images, the split builder."""
 
-import hashlib
-import struct
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,56 +8,19 @@ import scipy.io
 from PIL import Image
 
 from datasets import DataError, DataNotFoundError, dogs_vs_cats, hoda
+from tests.helpers import (
+    add_bad_files,
+    fingerprint,
+    make_picture,
+    make_split_folder,
+    synthetic_glyphs,
+    write_cdb,
+    write_mat,
+)
 
 # ---------------------------------------------------------------------------
 # Hoda
 # ---------------------------------------------------------------------------
-
-
-def encode_runs(bitmap):
-    """A bitmap (0/255) as the .cdb run lengths: per row, background / ink alternating."""
-    out = bytearray()
-    for row in bitmap > 0:
-        ink, run = False, 0
-        for pixel in row:
-            if pixel == ink:
-                run += 1
-            else:
-                out.append(run)
-                ink, run = not ink, 1
-        out.append(run)
-    return bytes(out)
-
-
-def write_cdb(path, bitmaps, labels):
-    """A variable-size Hoda .cdb file, laid out as documented in datasets/hoda.py."""
-    class_counts = np.bincount(labels, minlength=128)
-    header = struct.pack("<HBBBBI", 2005, 8, 4, 0, 0, len(labels)) + struct.pack("<128I", *class_counts)
-    header += bytes([0]) + b"synthetic".ljust(256, b"\0") + bytes(245)
-    assert len(header) == 1024
-    records = bytearray()
-    for bitmap, label in zip(bitmaps, labels):
-        runs = encode_runs(bitmap)
-        height, width = bitmap.shape
-        records += bytes([0xFF, label, width, height]) + struct.pack("<H", len(runs)) + runs
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_bytes(header + bytes(records))
-
-
-def synthetic_glyphs(n, seed=0):
-    """Variable-size binary glyphs: digit k is a frame with k+1 ink rows, so the classes differ."""
-    rng = np.random.default_rng(seed)
-    bitmaps, labels = [], []
-    for i in range(n):
-        label = i % 10
-        height, width = rng.integers(12, 40), rng.integers(6, 30)
-        bitmap = np.zeros((height, width), np.uint8)
-        for k in range(label + 1):
-            bitmap[(k * height) // (label + 1), :] = 255
-        bitmap[:, rng.integers(0, width)] = 255
-        bitmaps.append(bitmap)
-        labels.append(label)
-    return bitmaps, np.array(labels, np.uint8)
 
 
 def test_cdb_reader_round_trip(tmp_path):
@@ -89,14 +49,6 @@ def test_cdb_reader_rejects_bad_files(tmp_path):
     garbage.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(DataError, match="not a Hoda"):
         hoda.read_cdb(garbage)
-
-
-def write_mat(path, bitmaps, labels, ink=255):
-    cells = np.empty((len(bitmaps), 1), dtype=object)
-    for i, bitmap in enumerate(bitmaps):
-        cells[i, 0] = (bitmap > 0).astype(np.uint8) * ink
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.savemat(path, {"Data": cells, "labels": labels.reshape(-1, 1)})
 
 
 @pytest.mark.parametrize("ink", [1, 255])
@@ -159,50 +111,6 @@ def test_load_hoda_missing_says_what_to_fetch(tmp_path):
 # ---------------------------------------------------------------------------
 # Dogs vs cats
 # ---------------------------------------------------------------------------
-
-
-def make_picture(color, size=(40, 32), seed=0):
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(rng.normal(0, 20, (size[1], size[0], 3)) + color, 0, 255).astype(np.uint8)
-    return Image.fromarray(pixels)
-
-
-def make_split_folder(root, per_class={"train": 6, "validation": 3, "test": 3}):
-    """cats_and_dogs_small/ with reddish cats and bluish dogs, as small JPEGs."""
-    for split, n in per_class.items():
-        for label, color in (("cats", (200, 60, 60)), ("dogs", (60, 60, 200))):
-            folder = root / split / label
-            folder.mkdir(parents=True, exist_ok=True)
-            start = {"train": 0, "validation": 1000, "test": 1500}[split]
-            for i in range(start, start + n):
-                make_picture(color, seed=i).save(folder / f"{label[:-1]}.{i}.jpg", quality=90)
-    return root
-
-
-def add_bad_files(folder):
-    """One of each kind of bad file, in `folder`; returns {name: 'skipped' | 'converted'}."""
-    good = folder / "cat.0.jpg"
-    data = good.read_bytes()
-    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(np.random.default_rng(0).integers(0, 256, 500,
-                                                                                                       dtype=np.uint8)))
-    (folder / "truncated.jpg").write_bytes(data[: len(data) // 2])
-    (folder / "empty.jpg").write_bytes(b"")
-    (folder / "notes.jpg").write_text("this is not a picture\n")
-    (folder / "readme.txt").write_text("not an image either\n")
-    picture = make_picture((200, 60, 60), seed=99)
-    picture.convert("L").save(folder / "gray.jpg")
-    picture.convert("CMYK").save(folder / "cmyk.jpg")
-    picture.convert("RGBA").save(folder / "rgba.png")
-    picture.save(folder / "png_named.jpg", format="PNG")
-    return {"corrupt.jpg": "skipped", "truncated.jpg": "skipped", "empty.jpg": "skipped", "notes.jpg": "skipped",
-            "readme.txt": "skipped", "gray.jpg": "converted", "cmyk.jpg": "converted", "rgba.png": "converted",
-            "png_named.jpg": "converted"}
-
-
-def fingerprint(root):
-    """Every file under root with its bytes' hash and mtime: to show nothing was changed."""
-    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
 def test_find_the_split_folder_in_the_data_dir(tmp_path):

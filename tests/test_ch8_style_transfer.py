@@ -10,18 +10,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chapters import ch8_style_transfer as ch8
+from chapters.ch8_generative import CHAPTER
+from chapters.ch8_generative import style_transfer as ch8
 from models import vgg_style
 from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
-from tests.conftest import results_of, run_cli
+from tests.helpers import layer_params, results_of, run_cli, run_folders
 
-MODULE = "chapters.ch8_style_transfer"
+MODULE = "chapters.ch8_style_transfer"  # the command from before chapter 8 grew: it runs 8.3
 
 
 @pytest.fixture(scope="module")
 def extractor():
     keras.utils.set_random_seed(0)
-    return vgg_style.build_feature_extractor(vgg_style.build_vgg19("random"))
+    return vgg_style.feature_extractor(vgg_style.vgg19_without_top("random"))
 
 
 def numpy_gram(x):
@@ -64,9 +65,8 @@ def test_preprocess_then_deprocess_returns_the_image():
 # ---------------------------------------------------------------------------
 
 def test_vgg19_has_the_books_parameters_and_the_extractor_six_layers(extractor):
-    vgg = vgg_style.build_vgg19("random")
-    assert [layer.count_params() for layer in vgg.layers] == VGG19_NOTOP_BOOK_PARAMS
-    assert vgg.count_params() == vgg_style.VGG19_NOTOP_TOTAL == 20_024_384
+    vgg = vgg_style.vgg19_without_top("random")
+    assert layer_params(vgg) == VGG19_NOTOP_BOOK_PARAMS and vgg.count_params() == 20_024_384
     features = extractor(np.zeros((1, 64, 48, 3), "float32"))
     shapes = {name: tuple(value.shape) for name, value in features.items()}
     assert shapes == {"block1_conv1": (1, 64, 48, 64), "block2_conv1": (1, 32, 24, 128),
@@ -119,54 +119,64 @@ def test_a_few_lbfgs_and_sgd_steps_lower_the_loss(extractor):
 
 
 # ---------------------------------------------------------------------------
-# Weights: the message a user without the ImageNet file gets
+# The recipes
 # ---------------------------------------------------------------------------
 
-def test_failed_download_gives_the_missing_weights_message(monkeypatch):
-    from datasets import DataNotFoundError
-
-    monkeypatch.delenv("DLWP_OFFLINE")
-    real_vgg19 = keras.applications.VGG19
-
-    def offline_vgg19(*args, weights="imagenet", **kwargs):
-        if weights == "imagenet":
-            raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
-        return real_vgg19(*args, weights=weights, **kwargs)
-
-    monkeypatch.setattr(keras.applications, "VGG19", offline_vgg19)
-    with pytest.raises(DataNotFoundError) as error:
-        vgg_style.build_vgg19("imagenet")
-    message = str(error.value)
-    assert "\n" not in message
-    for part in (vgg_style.WEIGHTS_FILE, vgg_style.WEIGHTS_URL, "about 80 MB", "download failed",
-                 str(vgg_style.keras_models_dir()), "--weights random"):
-        assert part in message
+def test_the_first_edition_is_lbfgs_20_iterations_of_20_evaluations_with_weights_0_025_1_1e_4():
+    assert ch8.RECIPES[1] == ch8.Recipe(content_weight=0.025, style_weight=1.0, total_variation_weight=1e-4,
+                                        optimizer="lbfgs", iterations=20, save_every=1, learning_rate=100.0,
+                                        lbfgs_evaluations=20, height=400)
 
 
-def test_weights_from_the_cache_or_a_named_file(tmp_path, monkeypatch):
-    from datasets import DataError, DataNotFoundError
+def test_the_second_edition_is_sgd_4000_steps_saving_every_100_with_weights_2_5e_8_1e_6_1e_6():
+    assert ch8.RECIPES[2] == ch8.Recipe(content_weight=2.5e-8, style_weight=1e-6, total_variation_weight=1e-6,
+                                        optimizer="sgd", iterations=4000, save_every=100, learning_rate=100.0,
+                                        lbfgs_evaluations=20, height=400)
 
-    with pytest.raises(DataNotFoundError, match="DLWP_OFFLINE"):
-        vgg_style.build_vgg19("imagenet")
-    with pytest.raises(DataNotFoundError, match="no such file"):
-        vgg_style.build_vgg19(str(tmp_path / "missing.h5"))
-    junk = tmp_path / "junk.h5"
-    junk.write_bytes(b"not an HDF5 file")
-    with pytest.raises(DataError, match="not VGG19 no-top weights"):
-        vgg_style.build_vgg19(str(junk))
-    # A real weights file in the Keras cache is used without any download.
-    saved = vgg_style.build_vgg19("random")
-    cache = vgg_style.keras_models_dir()
-    cache.mkdir(parents=True)
-    import h5py
-    from keras.src.legacy.saving import legacy_h5_format
 
-    # The ImageNet file is in the legacy layer-by-layer HDF5 format; write one like it.
-    with h5py.File(cache / vgg_style.WEIGHTS_FILE, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, saved)
-    loaded = vgg_style.build_vgg19("imagenet")
-    np.testing.assert_array_equal(loaded.get_layer("block1_conv1").kernel.numpy(),
-                                  saved.get_layer("block1_conv1").kernel.numpy())
+def test_the_content_layer_is_block5_conv2_and_the_style_layers_each_blocks_first():
+    assert vgg_style.CONTENT_LAYER == "block5_conv2"
+    assert vgg_style.STYLE_LAYERS == ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+
+
+def test_quick_runs_are_64_pixels_2_iterations_of_5_evaluations():
+    assert (ch8.QUICK_HEIGHT, ch8.QUICK_ITERATIONS, ch8.QUICK_LBFGS_EVALUATIONS) == (64, 2, 5)
+
+
+def test_the_total_loss_weighs_content_style_over_five_layers_and_variation(extractor):
+    height, width = 32, 40
+    recipe = ch8.Recipe(content_weight=0.3, style_weight=2.0, total_variation_weight=0.01, optimizer="lbfgs",
+                        iterations=1, save_every=1)
+    rng = np.random.default_rng(5)
+    content, style, combination = (ch8.preprocess_image(rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+                                                        height, width) for _ in range(3))
+    targets = ch8.compute_targets(extractor, content, style)
+    loss = float(ch8.make_loss_function(extractor, targets, recipe, height * width)(tf.constant(combination)))
+    c, s, x = extractor(content), extractor(style), extractor(combination)
+    expected = 0.3 * float(ch8.content_loss(c["block5_conv2"][0], x["block5_conv2"][0]))
+    expected += sum(2.0 / 5 * float(ch8.style_loss(s[name][0], x[name][0], height * width))
+                    for name in vgg_style.STYLE_LAYERS)
+    expected += 0.01 * float(ch8.total_variation_loss(tf.constant(combination)))
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_sgd_decays_the_learning_rate_by_0_96_every_100_steps(extractor):
+    content_image, ours, _ = small_problem(extractor, recipe=ch8.RECIPES[2])
+    sgd = ch8.SgdOptimizer(ours, content_image, learning_rate=100.0)
+    schedule = sgd.optimizer._learning_rate
+    assert [float(schedule(step)) for step in (0, 100, 200)] == pytest.approx([100.0, 96.0, 92.16])
+
+
+def test_an_lbfgs_iteration_spends_at_most_its_20_evaluations(extractor):
+    content_image, ours, _ = small_problem(extractor)
+    calls = []
+
+    def counted(image):
+        calls.append(1)
+        return ours(image)
+
+    ch8.LbfgsOptimizer(counted, content_image, evaluations=ch8.RECIPES[1].lbfgs_evaluations).iteration()
+    assert 15 <= len(calls) <= 21
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +192,7 @@ def assert_one_line_error(result, *words):
         assert word in lines[0]
 
 
-def test_quick_run_with_random_weights_writes_its_images(tmp_path):
+def test_a_quick_run_with_random_weights_writes_its_images_marked_untrained(tmp_path):
     from PIL import Image
 
     content, style = tmp_path / "content.png", tmp_path / "painting.jpg"
@@ -192,92 +202,131 @@ def test_quick_run_with_random_weights_writes_its_images(tmp_path):
     result = run_cli(MODULE, "--quick", "--weights", "random", "--content", content, "--style", style,
                      "--height", "40", "--output-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    run_dir = next((tmp_path / "out").glob("8.3-*"))
+    run_dir = run_folders(tmp_path / "out", "8.3")[-1]
     for name in ("result_untrained-vgg19.png", "side_by_side_untrained-vgg19.png", "loss_untrained-vgg19.png",
                  "iterations/iteration_0001_untrained-vgg19.png", "iterations/iteration_0002_untrained-vgg19.png",
-                 "loss_history.json", "loss_history.csv"):
+                 "loss_history.json", "loss_history.csv", "state.npz"):
         assert (run_dir / name).is_file(), name
     with Image.open(run_dir / "result_untrained-vgg19.png") as image:
         assert image.size == (53, 40)  # 40 high, width by the content's aspect ratio
         assert "UNTRAINED" in image.text["Description"]
     results = results_of(tmp_path / "out")
     assert "UNTRAINED" in results["weights"]["value"]
-    assert results["loss after 2 iterations"]["value"] < results["loss at the start"]["value"]
-    history = json.loads((run_dir / "loss_history.json").read_text())
-    assert history["iteration"] == [1, 2] and "UNTRAINED" in history["weights"]
+    assert results["final_loss"]["value"] < results["loss_at_start"]["value"]
 
 
 def run_in_process(capsys, *args):
     """CHAPTER.main() in this process (no second TensorFlow start-up): (exit code, stdout, stderr)."""
     code = 0
     try:
-        ch8.CHAPTER.main([str(a) for a in args])
+        CHAPTER.main(["8.3", *[str(a) for a in args]])
     except SystemExit as e:
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_summary_only_matches_the_book(tmp_path, capsys):
-    code, out, _ = run_in_process(capsys, "--summary-only", "--output-dir", tmp_path / "out")
-    assert code == 0
-    assert "MATCH: all 22 layers and the total (20,024,384 parameters)" in out
+def test_summary_only_matches_the_book_without_any_weights(tmp_path, capsys):
+    code, _, err = run_in_process(capsys, "--summary-only", "--output-dir", tmp_path / "out")
+    assert code == 0, err
+    assert results_of(tmp_path / "out")["book_check.vgg19"]["value"] == "MATCH"
 
 
 def test_missing_weights_stop_the_cli_in_one_line(tmp_path):
-    # No ImageNet weights here (DLWP_OFFLINE=1): the default --weights imagenet stops with the message.
     result = run_cli(MODULE, "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert_one_line_error(result, vgg_style.WEIGHTS_FILE, "--weights random", "keras_home/models")
+    assert_one_line_error(result, "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "--weights random",
+                          "keras_home/models")
 
 
-def test_cli_refuses_bad_input_in_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("args, words", [
+    (["--height", "10"], "--height 10"),
+    (["--style", "no_such_painting"], "style_images"),
+    (["--content", "nothing.png"], "not found"),
+])
+def test_bad_input_is_refused_in_one_line(tmp_path, capsys, args, words):
+    code, _, err = run_in_process(capsys, "--weights", "random", "--output-dir", tmp_path / "out", *args)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and "Traceback" not in err and len(lines) == 1 and words in lines[0], err
+
+
+def test_a_file_that_is_not_a_picture_is_refused_in_one_line(tmp_path, capsys):
     (tmp_path / "notes.jpg").write_text("not an image")
-    cases = [(["--height", "10"], "--height 10"),
-             (["--content", tmp_path / "notes.jpg"], "not an image"),
-             (["--style", "no_such_painting"], "style_images"),
-             (["--content", tmp_path / "nothing.png"], "not found")]
-    for args, words in cases:
-        code, _, err = run_in_process(capsys, "--weights", "random", "--output-dir", tmp_path / "out", *args)
-        assert code == 2 and "Traceback" not in err
-        lines = [line for line in err.splitlines() if line.startswith("error:")]
-        assert len(lines) == 1 and words in lines[0], err
+    code, _, err = run_in_process(capsys, "--weights", "random", "--content", tmp_path / "notes.jpg",
+                                  "--output-dir", tmp_path / "out")
+    assert code == 2 and "not an image" in err and err.count("\n") == 1
 
 
-def test_interrupted_run_keeps_the_last_image_and_history(tmp_path, monkeypatch):
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_loss_weight_that_is_not_finite_is_refused(capsys, value):
+    code, _, err = run_in_process(capsys, f"--style-weight={value}")
+    assert code == 2 and f"argument --style-weight: must be a finite number, got {value}" in err
+
+
+def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", lambda self: float("nan"))
+    code, _, err = run_in_process(capsys, "--quick", "--weights", "random", "--height", "32",
+                                  "--output-dir", tmp_path / "out")
+    assert code == 1 and "error: the loss became nan at iteration 1" in err and err.count("\n") == 1
+
+
+def interrupt_at_iteration(monkeypatch, n):
     calls = {"n": 0}
     real_iteration = ch8.LbfgsOptimizer.iteration
 
     def interrupted_iteration(self):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == n:
             raise KeyboardInterrupt
         return real_iteration(self)
 
     monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", interrupted_iteration)
-    with pytest.raises(SystemExit) as exit_info:
-        ch8.CHAPTER.main(["--quick", "--weights", "random", "--height", "32", "--iterations", "5",
-                          "--output-dir", str(tmp_path / "out")])
-    assert exit_info.value.code == 130
-    run_dir = next((tmp_path / "out").glob("8.3-*"))
-    assert (run_dir / "result_untrained-vgg19.png").is_file()
-    assert json.loads((run_dir / "loss_history.json").read_text())["iteration"] == [1, 2]
-    # --resume continues from the saved image, in the same run folder.
+    return real_iteration
+
+
+QUICK_ARGS = ["--quick", "--weights", "random", "--height", "32", "--iterations", "5"]
+
+
+def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_loss(tmp_path, capsys, monkeypatch):
+    real_iteration = interrupt_at_iteration(monkeypatch, 3)
+    code, _, err = run_in_process(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
+    assert code == 130 and "stopped after iteration 2" in err
+    run_dir = run_folders(tmp_path / "out", "8.3")[-1]
+    first_history = json.loads((run_dir / "loss_history.json").read_text())
+    assert first_history["iteration"] == [1, 2]
+    with np.load(run_dir / "state.npz") as state:
+        saved_image, saved_iteration = state["image"], int(state["iteration"])
+    assert saved_iteration == 2
+
     monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", real_iteration)
-    ch8.CHAPTER.main(["--quick", "--weights", "random", "--height", "32", "--iterations", "5", "--resume",
-                      "--output-dir", str(tmp_path / "out")])
+    starts = []
+    real_make_optimizer = ch8.make_optimizer
+    monkeypatch.setattr(ch8, "make_optimizer", lambda name, f, image, *rest: starts.append(image) or
+                        real_make_optimizer(name, f, image, *rest))
+    code, _, err = run_in_process(capsys, *QUICK_ARGS, "--resume", "--output-dir", tmp_path / "out")
+    assert code == 0, err
+    np.testing.assert_array_equal(starts[0], saved_image)  # not the content image
     history = json.loads((run_dir / "loss_history.json").read_text())
-    assert history["iteration"] == [1, 2, 3, 4, 5]
-    assert history["loss"][-1] < history["loss"][1]
-    assert (run_dir / "iterations" / "iteration_0005_untrained-vgg19.png").is_file()
+    assert history["iteration"] == [1, 2, 3, 4, 5] and history["loss"][:2] == first_history["loss"]
+    results = results_of(tmp_path / "out")
+    assert results["loss_at_start"]["value"] == first_history["initial_loss"]  # the run's start, not the resume's
+    assert results["final_loss"]["value"] < first_history["loss"][-1]
+
+
+def test_resume_with_another_height_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    interrupt_at_iteration(monkeypatch, 2)
+    run_in_process(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
+    code, _, err = run_in_process(capsys, "--quick", "--weights", "random", "--height", "48", "--iterations", "5",
+                                  "--resume", "--output-dir", tmp_path / "out")
+    assert code == 2 and "was made with other options: --height 32 (now 48)" in err and err.count("\n") == 1
 
 
 def test_bfloat16_vgg19_gives_nearly_the_float32_loss():
-    full = vgg_style.build_vgg19("random")
-    extractor = vgg_style.build_feature_extractor(full)
-    vgg = vgg_style.build_vgg19("random", dtype_policy="mixed_bfloat16")
+    full = vgg_style.vgg19_without_top("random")
+    extractor = vgg_style.feature_extractor(full)
+    vgg = vgg_style.vgg19_without_top("random", dtype_policy="mixed_bfloat16")
     assert keras.mixed_precision.global_policy().name == "float32"  # left as it was
     vgg.set_weights(full.get_weights())
-    bf16_extractor = vgg_style.build_feature_extractor(vgg)
+    bf16_extractor = vgg_style.feature_extractor(vgg)
     content_image, ours, _ = small_problem(extractor)
     bf16_content, bf16_ours, _ = small_problem(bf16_extractor)
     combination = tf.constant(content_image + 5.0)

@@ -69,20 +69,24 @@ def test_resume_picks_the_newest_run_with_progress_not_the_newest_folder(tmp_pat
     interrupted = make_run(tmp_path)
     interrupted.mark_progress()
     interrupted.finish("stopped")
-    summary_only = make_run(tmp_path)  # newer, but nothing to resume in it
-    summary_only.finish()
-    finished = make_run(tmp_path)
-    finished.mark_progress()
-    finished.finish()
+    for status in ("finished", "no data", "stopped"):  # newer, but nothing saved to resume from
+        make_run(tmp_path).finish(status)
     resumed = make_run(tmp_path, resume=True)
     assert resumed.folder == interrupted.folder
     assert f"Resuming the run in {interrupted.folder}" in capsys.readouterr().out
 
 
+def test_a_finished_run_with_progress_can_be_resumed_to_train_further(tmp_path):
+    finished = make_run(tmp_path)
+    finished.mark_progress()
+    finished.finish()
+    assert make_run(tmp_path, resume=True).folder == finished.folder
+
+
 def test_resume_without_anything_to_resume_starts_a_new_run_and_says_so(tmp_path, capsys):
     make_run(tmp_path).finish()
     run = make_run(tmp_path, resume=True)
-    assert "no unfinished run of 9.1 with saved progress" in capsys.readouterr().out
+    assert "no run of 9.1 with saved progress" in capsys.readouterr().out
     assert not run.resumed
 
 
