@@ -132,11 +132,18 @@ def read_mat(path):
 def read_npz(path):
     """Our lossless `hoda.npz`: per split, flat pixels + offsets + shapes."""
     splits = {}
-    with np.load(path) as f:
-        for split in ("train", "test"):
-            pixels, offsets, shapes = f[f"{split}_pixels"], f[f"{split}_offsets"], f[f"{split}_shapes"]
-            images = [pixels[offsets[k]:offsets[k + 1]].reshape(shapes[k]) for k in range(len(shapes))]
-            splits[split] = (images, f[f"{split}_labels"].astype(np.uint8))
+    try:
+        with np.load(path) as f:
+            for split in ("train", "test"):
+                pixels, offsets, shapes = f[f"{split}_pixels"], f[f"{split}_offsets"], f[f"{split}_shapes"]
+                images = [pixels[offsets[k]:offsets[k + 1]].reshape(shapes[k]) for k in range(len(shapes))]
+                splits[split] = (images, f[f"{split}_labels"].astype(np.uint8))
+    except KeyError as e:
+        raise DataError(f"{path}: not our Hoda npz (missing key {e}); delete it, or put the original files in "
+                        f"hoda/original/. {HOW_TO_GET_HODA}") from None
+    except Exception as e:  # truncated (BadZipFile), not a zip, damaged arrays
+        raise DataError(f"{path}: cannot be read ({type(e).__name__}: {str(e)[:100]}); delete it, or put the original "
+                        f"files in hoda/original/. {HOW_TO_GET_HODA}") from None
     return splits
 
 

@@ -155,3 +155,34 @@ def test_resume_with_another_edition_is_refused_in_one_line(tmp_path):
     last_line = second.stderr.strip().splitlines()[-1]
     assert last_line.startswith(f"error: --resume: the run in out/{run.name} was made with other options: "
                                 "--edition 1 (now 2).")
+
+
+def test_sigterm_stops_like_ctrl_c_keeps_the_epochs_and_removes_the_temporary_pictures(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    data = tmp_path / "data"
+    make_split_folder(data / "cats_and_dogs_small", {"train": 8, "validation": 4, "test": 4})
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DLWP_OFFLINE": "1", "TMPDIR": str(temporary),
+           "KERAS_HOME": str(tmp_path / "keras_home")}
+    process = subprocess.Popen([sys.executable, "-m", MODULE, "5.2", "--quick", "--augmentation", "off", "--epochs",
+                                "50", "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("Epoch 3/50"):
+            process.send_signal(signal.SIGTERM)
+            break
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 130, errors[-2000:]
+    assert "interrupted: training of no_augmentation stopped after 2 of 50 epochs" in errors
+    assert "Traceback" not in errors
+    assert list(temporary.glob("dlwp-cats-dogs-*")) == []
+    run = run_folders(tmp_path / "out", "5.2")[-1]
+    assert json.loads((run / "no_augmentation" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    assert json.loads((run / "run.json").read_text())["status"] == "stopped"

@@ -259,3 +259,14 @@ def test_a_decompression_bomb_is_skipped_by_name(tmp_path):
         split = dogs_vs_cats.load_split(root, "train")
     assert [p.name for p, _ in split.skipped] == ["huge.png"]
     assert split.counts == {"cats": 2, "dogs": 2}
+
+
+def test_a_truncated_hoda_npz_is_one_line(tmp_path):
+    (tmp_path / "hoda").mkdir()
+    arrays = {f"{split}_{key}": np.arange(4) for split in ("train", "test")
+              for key in ("pixels", "offsets", "shapes", "labels")}
+    np.savez(tmp_path / "hoda" / "hoda.npz", **arrays)
+    whole = (tmp_path / "hoda" / "hoda.npz").read_bytes()
+    (tmp_path / "hoda" / "hoda.npz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"hoda.npz: cannot be read \(BadZipFile"):
+        hoda.load_hoda(tmp_path)
