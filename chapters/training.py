@@ -5,6 +5,7 @@
     history.csv   keras.callbacks.CSVLogger, one row per epoch, as it trains
     backup/       keras.callbacks.BackupAndRestore: weights, optimizer state and epoch
     best.keras    keras.callbacks.ModelCheckpoint(save_best_only=True), lowest validation loss
+                  (best.weights.h5 with whole_model=False)
     best.json     which epoch best.keras holds, and its validation loss
     history.json, curves.png, last.keras   after training
 
@@ -75,10 +76,14 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     """ModelCheckpoint(save_best_only=True) written atomically, with `best.json` saying which epoch it holds."""
 
     def __init__(self, filepath, monitor, history_so_far=()):
-        """`history_so_far`: the monitored values of the epochs already trained (on --resume)."""
+        """`history_so_far`: the monitored values of the epochs already trained (on --resume).
+
+        `filepath` ending in `.weights.h5` saves the weights only (models that model.save cannot write).
+        """
         super().__init__(filepath, monitor=monitor, save_best_only=True, mode="min",
+                         save_weights_only=str(filepath).endswith(".weights.h5"),
                          initial_value_threshold=min(history_so_far) if len(history_so_far) else None)
-        self.record_path = Path(filepath).with_suffix(".json")
+        self.record_path = Path(filepath).parent / "best.json"
         # A kill after the backup of epoch N but before best.keras was written: if epoch N is the
         # best so far, the backup's weights (restored at the start of training) are the best ones.
         last_is_best = len(history_so_far) and int(np.argmin(history_so_far)) == len(history_so_far) - 1
@@ -94,13 +99,21 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         return json.loads(self.record_path.read_text())["epoch"]
 
     def save_now(self, epoch, value):
-        write_atomically(self.filepath, lambda path: self.model.save(path))
+        write_atomically(self.filepath, lambda path: save_model_or_weights(self.model, path))
         save_json(self.record_path, {"epoch": epoch, self.monitor: value})
 
     def _save_model(self, epoch, batch, logs):
         value = (logs or {}).get(self.monitor)
         if value is not None and self._should_save_model(epoch, batch, logs, self.filepath):
             self.save_now(epoch + 1, float(value))
+
+
+def save_model_or_weights(model, path):
+    """model.save for `.keras`, model.save_weights for `.weights.h5`."""
+    if str(path).endswith(".weights.h5"):
+        model.save_weights(path)
+    else:
+        model.save(path)
 
 
 def read_history(path):
@@ -148,14 +161,18 @@ def optimizer_facts(model):
 
 
 def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch=None, callbacks=(),
-        monitor=None):
+        monitor=None, whole_model=True):
     """Train `model` (compiled) for the book's `epochs`; returns the whole run's history (all epochs).
 
     `epochs` and `steps_per_epoch` are the book's numbers: `--epochs` and
     `--quick` override them here. Without validation data, best.keras follows
     the training loss. Ctrl-C or SIGTERM stops cleanly after saving what the
     finished epochs made; `--resume` continues from the backup.
+    `whole_model=False` keeps best.weights.h5 and last.weights.h5 instead of
+    .keras files, for models that model.save cannot write (subclassed models
+    without a config); the backup holds weights in either case.
     """
+    suffix = ".keras" if whole_model else ".weights.h5"
     folder = run.path(name)
     folder.mkdir(parents=True, exist_ok=True)
     book_epochs, epochs = epochs, run.epochs(epochs)
@@ -168,7 +185,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
     if not run.resumed and (folder / "backup").exists():
         raise ValueError(f"{folder}: a second training named {name} in one run")
     cut_history(history_csv, done)  # the history moves with the weights
-    best = BestCheckpoint(folder / "best.keras", monitor, read_history(history_csv).get(monitor, []))
+    best = BestCheckpoint(folder / f"best{suffix}", monitor, read_history(history_csv).get(monitor, []))
     nan_guard = keras.callbacks.TerminateOnNaN(raise_error=True)
     all_callbacks = [keras.callbacks.CSVLogger(history_csv, append=True), backup, best, nan_guard,
                      ProgressMark(run), *callbacks]
@@ -206,7 +223,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
         facts["seconds_per_epoch"] = round(seconds / trained, 2)
         print(f"Trained {name} for {trained} epochs in {seconds:.1f} s; outputs in {folder}")
     history = _write_history_outputs(run, name, folder)
-    write_atomically(folder / "last.keras", lambda path: model.save(path))
+    write_atomically(folder / f"last{suffix}", lambda path: save_model_or_weights(model, path))
     facts["epochs_done"] = len(history.get("loss", []))
     facts["best_epoch"] = best.saved_epoch()
     run.record_training(name, facts)
@@ -232,8 +249,14 @@ def _write_history_outputs(run, name, folder):
     return history
 
 
-def best_checkpoint(run, name):
-    """(model, epoch) of `<name>/best.keras`: the epoch with the lowest validation loss of the whole run."""
+def best_checkpoint(run, name, model=None):
+    """(model, epoch) of `<name>/best.keras`: the epoch with the lowest validation loss of the whole run.
+
+    With `model`, its weights are set from `<name>/best.weights.h5` instead (fit's whole_model=False).
+    """
     folder = run.path(name)
     epoch = json.loads((folder / "best.json").read_text())["epoch"]
-    return keras.models.load_model(folder / "best.keras"), epoch
+    if model is None:
+        return keras.models.load_model(folder / "best.keras"), epoch
+    model.load_weights(folder / "best.weights.h5")
+    return model, epoch

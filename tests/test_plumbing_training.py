@@ -251,3 +251,32 @@ def test_kill_9_then_resume_keeps_history_and_weights_together(tmp_path, where):
     history = read_history(folder / "tiny/history.csv")
     assert len(history["loss"]) == 5 and history["loss"][2] < history["loss"][0]
     assert [p for p in folder.rglob("*") if ".tmp-" in p.name] == []
+
+
+class Subclassed(keras.Model):
+    """A subclassed model without get_config: model.save cannot write it, its weights can be saved."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1, activation="sigmoid")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def test_weights_only_checkpoints_serve_models_that_cannot_be_saved_whole(tmp_path):
+    from chapters.training import best_checkpoint
+
+    x, y = tiny_data()
+    keras.utils.set_random_seed(0)
+    model = Subclassed()
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy")
+    model(x[:1])
+    run = make_run(tmp_path)
+    run.fit(model, tiny_dataset(x, y), name="sub", epochs=2, validation_data=tiny_dataset(x, y), whole_model=False)
+    names = {p.name for p in run.path("sub").iterdir()}
+    assert {"best.weights.h5", "best.json", "last.weights.h5"} <= names and "best.keras" not in names
+    fresh = Subclassed()
+    fresh(x[:1])
+    loaded, epoch = best_checkpoint(run, "sub", fresh)
+    assert epoch in (1, 2) and loaded is fresh
