@@ -63,7 +63,8 @@ CHAPTER.option("--compare", nargs="+", choices=list(COMPARISONS), default=list(C
 
 @CHAPTER.section("4.4", "Overfitting and underfitting",
                  "IMDB: smaller (40,029) and bigger (5,383,681) networks, L2 / L1 / L1+L2, dropout: "
-                 "validation loss per epoch")
+                 "validation loss per epoch",
+                 distributable=True)
 def overfitting(run):
     names = sorted({n for c in run.options.compare for n in COMPARISONS[c]}, key=list(VARIANTS).index)
 

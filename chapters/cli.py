@@ -15,14 +15,16 @@ SIGTERM end as one line and exit code 130, after the run saved what it had.
 """
 
 import argparse
+import contextlib
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import keras
 
-from chapters.performance import setup_device
+from chapters.performance import setup_device, worker_index
 from chapters.runs import Interrupted, Run, RunFailed, UsageError
 from datasets import DataError
 
@@ -33,6 +35,7 @@ class Section:
     title: str
     summary: str  # one line for the table of contents
     function: Callable  # function(run: Run) -> None
+    distributable: bool = False  # it trains with model.fit: --distribute runs it inside the strategy's scope
 
 
 def whole_number(low, high=None, what="a whole number"):
@@ -83,10 +86,14 @@ class Chapter:
     def default_section(self):
         return next(iter(self.sections))
 
-    def section(self, number, title, summary):
-        """Decorator: register `function(run)` as the book's section `number`."""
+    def section(self, number, title, summary, distributable=False):
+        """Decorator: register `function(run)` as the book's section `number`.
+
+        `distributable=True` for sections that train with model.fit (run.fit): with --distribute they run
+        inside the strategy's scope; the others (their own training loops) run on one device and say so.
+        """
         def register(function):
-            self.sections[number] = Section(number, title, summary, function)
+            self.sections[number] = Section(number, title, summary, function, distributable)
             return function
         return register
 
@@ -128,30 +135,39 @@ class Chapter:
                                  help="XLA compilation of the training step (auto: the measured best)")
         performance.add_argument("--steps-per-execution", type=positive_int,
                                  help="batches per call into TensorFlow (default: the measured best)")
-        performance.add_argument("--mixed-precision", action="store_true",
-                                 help="float16 compute on a GPU (ignored on a CPU)")
+        performance.add_argument("--mixed-precision", nargs="?", const="auto", default="off",
+                                 choices=["off", "auto", "float16", "bfloat16"],
+                                 help="compute in 16 bits, weights and outputs in float32: alone (auto), float16 "
+                                      "on a GPU, bfloat16 on a CPU that computes it natively (AVX512_BF16 or AMX), "
+                                      "else float32; or force float16 / bfloat16 (default off: the book's float32)")
+        performance.add_argument("--distribute", choices=["none", "mirrored", "multiworker"], default="none",
+                                 help="data-parallel training of the model.fit sections: mirrored (every GPU of "
+                                      "this machine), multiworker (several machines, each with TF_CONFIG); the "
+                                      "global batch is the book's per replica times the replicas (default none)")
         own = parser.add_argument_group(f"{self.name} options")
         for flags, kwargs in self.options:
             own.add_argument(*flags, **kwargs)
         return parser
 
-    def make_run(self, args, number, device, argv):
+    def make_run(self, args, number, device, argv, distributed=False):
         settings = dict(edition=getattr(args, "edition", self.editions[0]), quick=args.quick, seed=args.seed,
                         data_dir=args.data_dir, summary_only=args.summary_only, epochs=args.epochs,
                         batch_size=args.batch_size,
                         performance=dict(jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution))
         model_settings = {"edition": settings["edition"], **{name: getattr(args, name) for name in self.model_options}}
         options = argparse.Namespace(**{name: getattr(args, name) for name in self.option_names})
-        return Run(self.name, number, settings, options,
-                   output_dir=args.output_dir or f"outputs/{self.name}", resume=args.resume,
-                   model_settings=model_settings, device=device, argv=argv)
+        output_dir = Path(args.output_dir or f"outputs/{self.name}")
+        if device.distribute == "multiworker" and worker_index() > 0:
+            output_dir = output_dir / f"worker-{worker_index()}"  # the chief (worker 0) writes the run's outputs
+        return Run(self.name, number, settings, options, output_dir=output_dir, resume=args.resume,
+                   model_settings=model_settings, device=device, distributed=distributed, argv=argv)
 
     def main(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)
         args = self.parser().parse_args(argv)
         previous_handler = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)  # timeout, job schedulers
         try:
-            device = setup_device(args.mixed_precision)
+            device = setup_device(args.mixed_precision, args.distribute)
             numbers = list(self.sections) if args.section == "all" else [args.section]
             without_data = []
             for number in numbers:
@@ -159,9 +175,14 @@ class Chapter:
                 print(f"\n=== {self.title}, {section.number} {section.title} ===")
                 keras.backend.clear_session()  # layer names start again at conv2d, as in the book
                 keras.utils.set_random_seed(args.seed)
-                run = self.make_run(args, number, device, argv)
+                distributed = device.strategy is not None and section.distributable
+                if device.strategy is not None and not distributed:
+                    print(f"--distribute {device.distribute}: {number} trains with its own loop, not model.fit; "
+                          "it runs on one device")
+                run = self.make_run(args, number, device, argv, distributed)
                 try:
-                    section.function(run)
+                    with device.strategy.scope() if distributed else contextlib.nullcontext():
+                        section.function(run)
                 except DataError as e:
                     run.finish("no data")
                     if len(numbers) == 1:

@@ -7,11 +7,16 @@ has the numbers). steps_per_execution runs several batches per call into
 TensorFlow, which hides Python's overhead when the batches are small.
 """
 
+import json
 import math
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import keras
+
+from chapters.runs import UsageError
 
 PERFORMANCE_DEFAULTS = {
     ("CPU", "dense"): dict(jit_compile=False, steps_per_execution=64),
@@ -21,10 +26,65 @@ PERFORMANCE_DEFAULTS = {
 }
 
 
-def setup_device(mixed_precision=False):
-    """Report versions and devices, and configure the GPU if there is one; returns "GPU" or "CPU"."""
+def cpu_has_native_bfloat16():
+    """True when the CPU computes bfloat16 in hardware (AVX512_BF16 or AMX); elsewhere it is emulated, and slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: we cannot tell, so we do not assume it
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def precision_policy(setting, gpus, native_bfloat16):
+    """(policy name or None, one line saying why) for --mixed-precision `setting` (off, auto, float16, bfloat16)."""
+    if setting == "off":
+        return None, "float32 (the book's)"
+    if setting == "auto":
+        if gpus:
+            return "mixed_float16", "mixed_float16 on the GPU (output layers stay float32)"
+        if native_bfloat16:
+            return "mixed_bfloat16", "mixed_bfloat16: this CPU computes bfloat16 natively (output layers stay float32)"
+        return None, ("float32: this CPU has no native bfloat16 (no AVX512_BF16 or AMX), where mixed precision "
+                      "is emulated and slower (see the README); --mixed-precision bfloat16 forces it")
+    policy = f"mixed_{setting}"
+    if setting == "bfloat16" and not gpus and not native_bfloat16:
+        return policy, f"{policy}, forced on a CPU without native bfloat16: expect it to be slower than float32"
+    return policy, f"{policy} (output layers stay float32)"
+
+
+def make_strategy(distribute, gpus):
+    """tf.distribute strategy for --distribute (none, mirrored, multiworker), or None."""
     import tensorflow as tf
 
+    if distribute == "none":
+        return None
+    if distribute == "mirrored":
+        # Every GPU of this machine; on a CPU-only machine, the logical CPUs (DLWP_LOGICAL_CPUS splits the CPU
+        # into several, which tests the path; it makes nothing faster).
+        devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if "TF_CONFIG" not in os.environ:
+        raise UsageError("--distribute multiworker needs TF_CONFIG, the cluster description, in each worker's "
+                         "environment (see the README's Scaling up)")
+    from chapters import multiworker
+    multiworker.apply()  # Keras 3.15's fit needs two small fixes there (see chapters/multiworker.py)
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def worker_index():
+    """This process's index among the workers of TF_CONFIG (0 is the chief, which writes the run's outputs)."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    return int(config.get("task", {}).get("index", 0))
+
+
+def setup_device(mixed_precision="off", distribute="none"):
+    """Report versions and devices, configure the GPU, precision and distribution; returns a Device."""
+    import tensorflow as tf
+
+    logical_cpus = int(os.environ.get("DLWP_LOGICAL_CPUS", "0") or 0)
+    if logical_cpus > 1:  # must come before TensorFlow initialises its devices
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
     gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         # Take GPU memory as needed rather than all of it at start.
@@ -35,17 +95,30 @@ def setup_device(mixed_precision=False):
         print(f"Devices: {len(gpus)} GPU(s): {', '.join(names)} (memory growth on)")
     else:
         print(f"Devices: CPU only, {os.cpu_count()} cores")
-    if mixed_precision:
-        if gpus:
-            # Compute in float16, keep the weights (and our output layers) in float32.
-            keras.mixed_precision.set_global_policy("mixed_float16")
-            print("Mixed precision: on (mixed_float16; output layers stay float32)")
-        else:
-            print("Mixed precision: ignored on a CPU (it is only faster on GPUs)")
-    return "GPU" if gpus else "CPU"
+    policy, why = precision_policy(mixed_precision, gpus, cpu_has_native_bfloat16())
+    if policy:
+        keras.mixed_precision.set_global_policy(policy)
+    print(f"Precision: {why}")
+    strategy = make_strategy(distribute, gpus)
+    if strategy is not None:
+        print(f"Distribution: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replicas in sync"
+              + (f", worker {worker_index()}" if distribute == "multiworker" else ""))
+    return Device("GPU" if gpus else "CPU", policy or "float32", strategy, distribute)
 
 
-def compile_settings(device, workload, overrides, steps_per_epoch=None):
+@dataclass
+class Device:
+    kind: str  # "GPU" or "CPU": which measured compile settings apply
+    precision: str  # the global dtype policy
+    strategy: object = None  # a tf.distribute strategy, or None
+    distribute: str = "none"
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync if self.strategy is not None else 1
+
+
+def compile_settings(device, workload, overrides, steps_per_epoch=None, distributed=False):
     """jit_compile and steps_per_execution for model.compile(): the measured default, or the user's.
 
     With a fixed `steps_per_epoch`, steps_per_execution becomes a divisor of it
@@ -58,5 +131,10 @@ def compile_settings(device, workload, overrides, steps_per_epoch=None):
         settings["steps_per_execution"] = overrides["steps_per_execution"]
     if steps_per_epoch:
         settings["steps_per_execution"] = math.gcd(steps_per_epoch, settings["steps_per_execution"])
+    if distributed and settings["steps_per_execution"] > 1:
+        # Keras 3.15's multi-step training loop fails under tf.distribute ("You must feed a value for
+        # placeholder tensor"): one step per call there.
+        settings["steps_per_execution"] = 1
+        print("steps_per_execution=1 under --distribute (Keras 3.15 cannot run several steps per call there)")
     print(f"Compile settings ({workload} model on {device}): " + ", ".join(f"{k}={v}" for k, v in settings.items()))
     return settings

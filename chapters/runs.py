@@ -200,11 +200,11 @@ class Run:
     """What a section gets: its settings by name, its folder, and ways to record and train.
 
     Settings: `edition`, `quick`, `seed`, `data_dir`, `summary_only`,
-    `options` (the chapter's own flags), `device`.
+    `options` (the chapter's own flags), `device` (kind, precision, strategy), `replicas`.
     """
 
     def __init__(self, chapter, section, settings, options, output_dir, resume=False, model_settings=None,
-                 device="CPU", argv=None):
+                 device=None, distributed=False, argv=None):
         self.chapter, self.section = chapter, section
         self.edition = settings["edition"]
         self.quick = settings["quick"]
@@ -215,7 +215,12 @@ class Run:
         self.batch_size_override = settings["batch_size"]
         self.performance = settings["performance"]
         self.options = options
+        if device is None:
+            from chapters.performance import Device
+            device = Device("CPU", "float32")
         self.device = device
+        # Inside the strategy's scope (the section trains with model.fit): batches are global, over the replicas.
+        self.replicas = device.replicas if distributed else 1
         self.output_base = make_output_base(output_dir)
         self.model_settings = model_settings or {}
         self.results, self.training = {}, {}
@@ -253,7 +258,11 @@ class Run:
         return 1 if self.quick else book_value
 
     def batch_size(self, book_value):
-        return self.batch_size_override if self.batch_size_override is not None else book_value
+        """--batch-size if given, else the book's; per replica: with --distribute the global batch is N times it."""
+        per_replica = self.batch_size_override if self.batch_size_override is not None else book_value
+        if self.replicas > 1:
+            print(f"Batch size: {per_replica} per replica x {self.replicas} replicas = {per_replica * self.replicas}")
+        return per_replica * self.replicas
 
     def steps_per_epoch(self, book_value):
         """The book's batches per epoch of a looping pipeline; 2 with --quick."""
@@ -269,7 +278,8 @@ class Run:
         must divide it for the epoch to be exactly the book's.
         """
         from chapters.performance import compile_settings
-        return compile_settings(self.device, workload, self.performance, self.steps_per_epoch(steps_per_epoch))
+        return compile_settings(self.device.kind, workload, self.performance, self.steps_per_epoch(steps_per_epoch),
+                                distributed=self.replicas > 1)
 
     # -- files -------------------------------------------------------------
     def path(self, name):
@@ -291,8 +301,10 @@ class Run:
         self._lock.close()
 
     def _save_results(self):
+        device = {"kind": self.device.kind, "precision": self.device.precision, "replicas": self.replicas,
+                  "distribute": self.device.distribute if self.replicas > 1 else "none"}
         save_json(self.path("results.json"), {"chapter": self.chapter, "section": self.section,
-                                              "edition": self.edition, "quick": self.quick,
+                                              "edition": self.edition, "quick": self.quick, "device": device,
                                               "results": self.results, "training": self.training})
 
     def record(self, key, value, book=None, note="", label=None):

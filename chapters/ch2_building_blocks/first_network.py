@@ -40,7 +40,8 @@ CHAPTER.option("--variant", choices=["book", "workshop"], default="book", define
 
 
 @CHAPTER.section("2.1", "A first look at a neural network",
-                 "Dense(512) -> Dense(10) on MNIST, 5 epochs: 407,050 parameters, test accuracy ~0.978")
+                 "Dense(512) -> Dense(10) on MNIST, 5 epochs: 407,050 parameters, test accuracy ~0.978",
+                 distributable=True)
 def first_look_at_a_network(run):
     variant = run.options.variant
     recipe = RECIPES[variant, run.edition]

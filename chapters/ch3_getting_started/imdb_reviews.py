@@ -14,7 +14,8 @@ QUICK_SUBSET, QUICK_VALIDATION_REVIEWS = (2000, 1000), 500  # --quick
 
 
 @CHAPTER.section("3.5", "Classifying movie reviews (IMDB)",
-                 "multi-hot reviews, Dense(16) x 2 -> Dense(1): 160,305 parameters, test accuracy ~0.885")
+                 "multi-hot reviews, Dense(16) x 2 -> Dense(1): 160,305 parameters, test accuracy ~0.885",
+                 distributable=True)
 def imdb_reviews(run):
     # The network: multi-hot vectors of 10,000 -> Dense(16, relu) x 2 -> Dense(1, sigmoid).
     model = imdb_network()

@@ -33,7 +33,8 @@ RECIPES = {
 
 
 @CHAPTER.section("3.6", "Classifying newswires (Reuters)",
-                 "46 topics, Dense(64) x 2 -> Dense(46): 647,214 parameters, test accuracy ~0.78-0.80")
+                 "46 topics, Dense(64) x 2 -> Dense(46): 647,214 parameters, test accuracy ~0.78-0.80",
+                 distributable=True)
 def reuters_newswires(run):
     recipe = RECIPES[run.edition]
 

@@ -100,7 +100,8 @@ CHAPTER.option("--augmentation", choices=list(TRAININGS_CHOSEN), default="both",
 
 
 @CHAPTER.section("5.2", "Training a convnet from scratch on a small dataset",
-                 "dogs vs cats, 2,000 pictures: ~0.72 validation accuracy, ~0.83 with augmentation + dropout")
+                 "dogs vs cats, 2,000 pictures: ~0.72 validation accuracy, ~0.83 with augmentation + dropout",
+                 distributable=True)
 def dogs_vs_cats_from_scratch(run):
     edition = EDITIONS[run.edition]
     trainings = {name: edition.trainings[name] for name in TRAININGS_CHOSEN[run.options.augmentation]}

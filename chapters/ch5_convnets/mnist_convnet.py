@@ -44,7 +44,8 @@ RECIPES = {
 
 
 @CHAPTER.section("5.1", "Introduction to convnets",
-                 "Conv2D/MaxPooling2D on MNIST: 93,322 parameters (2nd ed. 104,202), test accuracy ~0.991")
+                 "Conv2D/MaxPooling2D on MNIST: 93,322 parameters (2nd ed. 104,202), test accuracy ~0.991",
+                 distributable=True)
 def mnist_convnet(run):
     recipe = RECIPES[run.edition]
 

@@ -13,7 +13,8 @@ QUICK_SUBSET = (2000, 500)  # --quick: training and test digits
 
 
 @CHAPTER.section("5.1h", "Persian handwritten digits (Hoda)",
-                 "the same convnet on Hoda's .cdb/.mat files, glyphs resized to 28x28: test accuracy > 0.98")
+                 "the same convnet on Hoda's .cdb/.mat files, glyphs resized to 28x28: test accuracy > 0.98",
+                 distributable=True)
 def persian_digits(run):
     recipe = RECIPES[run.edition]  # the same convnet and training as 5.1: the glyphs are resized to 28x28
 

@@ -1,0 +1,237 @@
+"""--mixed-precision and --distribute: the policies chosen, output layers in float32, and data-parallel training
+on this CPU (two logical CPUs for MirroredStrategy, two worker processes on localhost for MultiWorkerMirroredStrategy)
+giving the single-device result."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from chapters.cli import Chapter
+from chapters.performance import Device, precision_policy
+from tests.helpers import REPO, results_file, run_folders
+
+# --- mixed precision ---------------------------------------------------------------------------------
+
+
+def test_auto_precision_is_float16_on_a_gpu():
+    assert precision_policy("auto", gpus=["GPU:0"], native_bfloat16=False)[0] == "mixed_float16"
+
+
+def test_auto_precision_is_bfloat16_on_a_cpu_that_computes_it_natively():
+    assert precision_policy("auto", gpus=[], native_bfloat16=True)[0] == "mixed_bfloat16"
+
+
+def test_auto_precision_stays_float32_on_a_cpu_without_native_bfloat16_and_says_why():
+    policy, why = precision_policy("auto", gpus=[], native_bfloat16=False)
+    assert policy is None and "no native bfloat16" in why
+
+
+def test_forced_bfloat16_on_such_a_cpu_warns_that_it_is_slower():
+    policy, why = precision_policy("bfloat16", gpus=[], native_bfloat16=False)
+    assert policy == "mixed_bfloat16" and "slower" in why
+
+
+def test_off_is_the_books_float32():
+    assert precision_policy("off", gpus=["GPU:0"], native_bfloat16=True)[0] is None
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("builder", ["models.first_network:first_network",
+                                     "models.convnets:mnist_convnet_1st_edition",
+                                     "models.convnets:mnist_convnet_2nd_edition",
+                                     "models.convnets:dogs_vs_cats_convnet_1st_edition",
+                                     "models.convnets:dogs_vs_cats_convnet_2nd_edition",
+                                     "models.dense_networks:imdb_network", "models.dense_networks:reuters_network",
+                                     "models.dense_networks:boston_network"])
+def test_under_mixed_precision_the_output_layer_computes_in_float32(builder, mixed_bfloat16):
+    import importlib
+
+    module, name = builder.split(":")
+    model = getattr(importlib.import_module(module), name)()
+    assert model.layers[0].compute_dtype == "bfloat16" or model.layers[1].compute_dtype == "bfloat16"
+    assert model.layers[-1].compute_dtype == "float32"
+    assert model(np.zeros((1, *model.input_shape[1:]), "float32")).dtype == "float32"
+
+
+# --- which sections run distributed --------------------------------------------------------------------
+
+
+def test_batch_sizes_are_per_replica_and_the_global_batch_is_scaled():
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    run = make_run_with_device(Device("CPU", "float32", TwoReplicas(), "mirrored"), distributed=True)
+    assert run.batch_size(64) == 128 and run.replicas == 2
+    run.finish()
+
+
+def make_run_with_device(device, distributed):
+    from pathlib import Path
+
+    from chapters.runs import Run
+    settings = dict(edition=1, quick=False, seed=0, data_dir=None, summary_only=False, epochs=None, batch_size=None,
+                    performance={"jit_compile": "auto", "steps_per_execution": None})
+    return Run("chX", "9.1", settings, None, output_dir=Path("out"), device=device, distributed=distributed)
+
+
+def test_sections_that_train_with_fit_run_in_the_strategys_scope_the_others_on_one_device(tmp_path, capsys):
+    seen = {}
+    chapter = Chapter("chx_test", "Test chapter", "")
+
+    @chapter.section("1.1", "fit", "trains with model.fit", distributable=True)
+    def with_fit(run):
+        seen["1.1"] = (tf.distribute.has_strategy(), run.replicas)
+
+    @chapter.section("1.2", "loop", "its own loop")
+    def own_loop(run):
+        seen["1.2"] = (tf.distribute.has_strategy(), run.replicas)
+
+    chapter.main(["all", "--distribute", "mirrored", "--output-dir", str(tmp_path)])
+    assert seen == {"1.1": (True, 1), "1.2": (False, 1)}  # one CPU here: a strategy of one replica
+    assert "--distribute mirrored: 1.2 trains with its own loop" in capsys.readouterr().out
+
+
+def test_the_book_sections_that_train_with_fit_are_the_distributable_ones():
+    from chapters import all_chapters
+
+    distributable = {number for chapter in all_chapters() for number, section in chapter.sections.items()
+                     if section.distributable}
+    assert {"2.1", "3.5", "3.6", "4.4", "5.1", "5.1h", "5.2"} <= distributable
+    assert not {"2.2", "2.3", "2.4", "2.5", "3.7", "5.1f", "8.3"} & distributable
+
+
+def test_multiworker_without_tf_config_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    chapter = Chapter("chx_test", "Test chapter", "")
+    chapter.section("1.1", "fit", "trains", distributable=True)(lambda run: None)
+    with pytest.raises(SystemExit) as stop:
+        chapter.main(["--distribute", "multiworker", "--output-dir", str(tmp_path)])
+    assert stop.value.code == 2 and "needs TF_CONFIG" in capsys.readouterr().err
+
+
+# --- training on two replicas gives the single-device result ------------------------------------------
+
+TRAINING = textwrap.dedent("""
+    import json, os, sys
+    sys.path.insert(0, {repo!r})
+    import numpy as np, tensorflow as tf, keras
+    from chapters.performance import make_strategy, setup_device
+    from datasets.arrays import array_dataset
+    kind = sys.argv[1]
+    device = setup_device("off", kind)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((512, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 1).astype("float32")
+    scope = device.strategy.scope() if device.strategy else tf.distribute.get_strategy().scope()
+    with scope:
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(keras.optimizers.RMSprop(0.01), "binary_crossentropy")
+    # A fixed order: the same global batches of 64 whatever the number of replicas.
+    losses = model.fit(array_dataset(x, y, 64), epochs=3, verbose=0, shuffle=False).history["loss"]
+    seen = []
+    if device.strategy is not None:  # which examples this worker gets from a shuffled pipeline
+        shuffled = array_dataset(np.arange(512, dtype="float32")[:, None], y, 64, shuffle=True, seed=1)
+        for batch in device.strategy.experimental_distribute_dataset(shuffled):
+            for local in device.strategy.experimental_local_results(batch[0]):
+                seen += local.numpy()[:, 0].astype(int).tolist()
+    print("RESULT", json.dumps({{"losses": losses, "kernel": float(np.sum(model.get_weights()[0])),
+                                "replicas": device.replicas, "seen": seen}}))
+""")
+
+
+def run_training(tmp_path, kind, env):
+    script = tmp_path / "train.py"
+    script.write_text(TRAINING.format(repo=str(REPO)))
+    return subprocess.Popen([sys.executable, str(script), kind], env={**os.environ, **env}, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def result_of(process):
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT"))[len("RESULT "):])
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture(scope="module")
+def single_device(tmp_path_factory):
+    return result_of(run_training(tmp_path_factory.mktemp("single"), "none", {}))
+
+
+def test_mirrored_training_on_two_logical_cpus_gives_the_single_device_loss(tmp_path, single_device):
+    mirrored = result_of(run_training(tmp_path, "mirrored", {"DLWP_LOGICAL_CPUS": "2"}))
+    assert mirrored["replicas"] == 2
+    np.testing.assert_allclose(mirrored["losses"], single_device["losses"], rtol=1e-4)
+    assert mirrored["kernel"] == pytest.approx(single_device["kernel"], rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("workers")
+    ports = free_ports(2)
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": [f"localhost:{port}" for port in ports]},
+                  "task": {"type": "worker", "index": index}}
+        folder = tmp_path / f"worker{index}"
+        folder.mkdir()
+        processes.append(run_training(folder, "multiworker", {"TF_CONFIG": json.dumps(config)}))
+    return [result_of(process) for process in processes]
+
+
+def test_two_workers_on_localhost_give_the_single_device_loss(two_workers, single_device):
+    for worker in two_workers:
+        assert worker["replicas"] == 2
+        np.testing.assert_allclose(worker["losses"], single_device["losses"], rtol=1e-4)
+        assert worker["kernel"] == pytest.approx(single_device["kernel"], rel=1e-4)
+
+
+def test_two_workers_split_each_shuffled_epoch_into_disjoint_halves(two_workers):
+    first, second = (worker["seen"] for worker in two_workers)
+    assert len(first) == len(second) == 256
+    assert sorted(first + second) == list(range(512))
+
+
+def test_the_chief_writes_the_run_and_the_other_worker_its_own_folder(tmp_path):
+    ports = free_ports(2)
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": [f"localhost:{port}" for port in ports]},
+                  "task": {"type": "worker", "index": index}}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "DLWP_OFFLINE": "1", "TF_CONFIG": json.dumps(config),
+               "KERAS_HOME": str(tmp_path / "keras_home")}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "chapters.ch2_building_blocks", "2.1", "--quick", "--distribute", "multiworker",
+             "--output-dir", "out"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+    chief = results_file(tmp_path / "out", "2.1")
+    assert chief["device"] == {"kind": "CPU", "precision": "float32", "replicas": 2, "distribute": "multiworker"}
+    assert chief["training"]["first_network_book"]["epochs_done"] == 1
+    assert run_folders(tmp_path / "out" / "worker-1", "2.1")
