@@ -21,7 +21,7 @@ from models.first_network import first_network
 
 def main():
     args = benchmark_parser(__doc__).parse_args()
-    device = setup_device()
+    device = setup_device().kind
     settings = PERFORMANCE_DEFAULTS[(device, "dense")]
     mnist = load_mnist(args.data_dir)
     if args.quick:

@@ -132,7 +132,7 @@ def main():
     parser = benchmark_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--sections", nargs="+", default=["3.5", "3.6", "3.7"], choices=["3.5", "3.6", "3.7"])
     args = parser.parse_args()
-    DEVICE = setup_device()
+    DEVICE = setup_device().kind
     EPOCHS = (lambda n: 1) if args.quick else (lambda n: n)
     report = {"quick": args.quick, "sections": {}}
     if "3.5" in args.sections:

@@ -85,7 +85,7 @@ def main():
                         help="training pictures per class (the book has 1,000; fewer keeps the run short)")
     parser.add_argument("--rounds", type=int, default=5, help="timed epochs per recipe, taken in turns")
     args = parser.parse_args()
-    device = setup_device()
+    device = setup_device().kind
     settings = PERFORMANCE_DEFAULTS[(device, "conv")]
     per_class, rounds = (32, 2) if args.quick else (args.images_per_class, args.rounds)
     root = dogs_vs_cats.find_cats_and_dogs_small(args.data_dir)

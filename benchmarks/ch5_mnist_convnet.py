@@ -26,7 +26,7 @@ def main():
     parser = benchmark_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per recipe (the book trains 5)")
     args = parser.parse_args()
-    device = setup_device()
+    device = setup_device().kind
     settings = PERFORMANCE_DEFAULTS[(device, "conv")]
     mnist = load_mnist(args.data_dir)
     epochs, batch_size = (2, 64) if args.quick else (args.epochs, 64)

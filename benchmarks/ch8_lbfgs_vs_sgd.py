@@ -37,7 +37,7 @@ def main():
     args = parser.parse_args()
     height = 64 if args.quick else args.height
     sgd_steps = 20 if args.quick else args.sgd_steps
-    device = setup_device()
+    device = setup_device().kind
 
     images = load_image_pair(args.content, args.style, height, args.data_dir)
     height, width, content_image = images.height, images.width, images.content_image

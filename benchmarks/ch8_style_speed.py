@@ -47,7 +47,7 @@ def main():
     args = parser.parse_args()
     height = 64 if args.quick else args.height
     rounds = 1 if args.quick else args.steps * args.repeats
-    device = setup_device()
+    device = setup_device().kind
 
     images = load_image_pair(args.content, args.style, height, args.data_dir)
     height, width, content_image, style_image = images.height, images.width, images.content_image, images.style_image
