@@ -22,8 +22,8 @@ def without_autotuning(dataset):
     """Turn off tf.data's autotuner, for pipelines with nothing to tune (a gather per batch).
 
     When it is on, the end of each epoch waits for the autotuner's next
-    wake-up, at 2.55 s, 5.11 s, ... after the epoch began: measured on a
-    2-core CPU, 2.2-second epochs of the 2.1 network took 2.56 or 5.12 s.
+    wake-up, a few seconds after the epoch began, which makes short epochs
+    much longer (the README's Performance section has the measurement).
     """
     import tensorflow as tf
 

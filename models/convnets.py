@@ -163,11 +163,10 @@ class RandomAffine(layers.Layer):
     ImageDataGenerator drew a rotation, a shift, a shear and a zoom for each
     picture, multiplied them into one matrix and warped the picture once,
     sampling the nearest pixel (Keras 2.0 used order=0); then it flipped half
-    of the pictures. This layer does the same on a batch, with one warp. (Keras
+    of the pictures. This layer does the same on a batch, with one warp (Keras
     3's RandomRotation, RandomTranslation, RandomShear and RandomZoom warp the
-    batch once each; benchmarks/ch5_dogs_pipeline.py measured, on a 2-core CPU,
-    the whole pipeline costing 8% of the training speed with those four layers
-    and the flip, 0.6% with this one.) The arguments are ImageDataGenerator's: degrees for
+    batch once each, which costs more: benchmarks/ch5_dogs_pipeline.py and the
+    README measure it). The arguments are ImageDataGenerator's: degrees for
     the rotation, fractions of the size for the shifts, radians for the shear,
     and zoom factors drawn in [1 - zoom_range, 1 + zoom_range] for each axis.
     Does nothing unless called with training=True; values stay in their range.

@@ -27,6 +27,17 @@ def run_cli(module, *args, cwd, env=None, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_main(chapter, argv, capsys):
+    """`chapter.main(argv)` in this process (no second TensorFlow start-up): (exit code, stdout, stderr)."""
+    try:
+        chapter.main([str(a) for a in argv])
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def run_folders(output_dir, section):
     return sorted(Path(output_dir).glob(f"{section}-*"))
 

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from chapters.ch2_building_blocks import CHAPTER
 from chapters.ch2_building_blocks import first_network as s2_1
 from chapters.ch2_building_blocks import from_scratch as s2_5
 from chapters.ch2_building_blocks import gradients as s2_4
 from chapters.ch2_building_blocks import tensor_operations as s2_3
 from datasets.mnist import QUICK_SUBSET
 from models.first_network import FIRST_NETWORK_BOOK_PARAMS, first_network, first_network_workshop
-from tests.helpers import layer_params, results_of, run_cli, training_of
+from tests.helpers import layer_params, results_of, run_cli, run_main, training_of
 
 MODULE = "chapters.ch2_building_blocks"
 
@@ -164,11 +165,18 @@ def test_the_batch_generator_walks_the_data_in_order():
 
 # --- the chapter from the command line ----------------------------------------------------------
 
-def test_every_section_runs_quick_offline_on_the_mnist_sample(tmp_path):
+@pytest.fixture(scope="module")
+def quick_chapter(tmp_path_factory):
+    """`all --quick` once, as a user without data or internet runs it; the tests below read what it wrote."""
+    tmp_path = tmp_path_factory.mktemp("ch2")
     result = run_cli(MODULE, "all", "--quick", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result, tmp_path / "outputs" / "ch2_building_blocks"
+
+
+def test_every_section_runs_quick_offline_on_the_mnist_sample(quick_chapter):
+    result, out = quick_chapter
     assert "OFFLINE SAMPLE" in result.stdout
-    out = tmp_path / "outputs" / "ch2_building_blocks"
     assert [d.name.split("-")[0] for d in sorted(out.iterdir())] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
     first = results_of(out, "2.1")
     assert first["book_check.first_network"]["value"] == "MATCH"
@@ -181,10 +189,8 @@ def test_every_section_runs_quick_offline_on_the_mnist_sample(tmp_path):
         assert list(out.glob(figure)), figure
 
 
-def test_first_network_trains_as_compiled_with_the_books_epochs(tmp_path):
-    result = run_cli(MODULE, "2.1", "--quick", "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    facts = training_of(tmp_path / "out")["first_network_book"]
+def test_first_network_trains_as_compiled_with_the_books_epochs(quick_chapter):
+    facts = training_of(quick_chapter[1], "2.1")["first_network_book"]
     assert (facts["optimizer"], facts["loss"]) == ("RMSprop", "categorical_crossentropy")
     assert facts["learning_rate"] == pytest.approx(0.001)  # Keras's "rmsprop", as the book
     assert (facts["book_epochs"], facts["epochs"]) == (5, 1)
@@ -206,21 +212,24 @@ def test_workshop_variant_reads_a_full_npz_from_the_data_dir_and_honours_epochs(
     assert "workshop_test_accuracy" in results_of(tmp_path / "out")
 
 
-def test_summary_only_checks_the_model_and_trains_nothing(tmp_path):
-    result = run_cli(MODULE, "2.1", "--summary-only", "--edition", "2", "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_summary_only_checks_the_model_and_trains_nothing(tmp_path, capsys):
+    code, out, err = run_main(CHAPTER, ["2.1", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out"],
+                                    capsys)
+    assert code == 0, err
     assert results_of(tmp_path / "out")["book_check.first_network"]["value"] == "MATCH"
-    assert training_of(tmp_path / "out") == {} and "MNIST:" not in result.stdout
+    assert training_of(tmp_path / "out") == {} and "MNIST:" not in out
 
 
-def test_a_missing_data_dir_is_one_line(tmp_path):
-    result = run_cli(MODULE, "2.1", "--data-dir", tmp_path / "missing", cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == f"error: --data-dir {tmp_path / 'missing'}: no such folder"
+def test_a_missing_data_dir_is_one_line(tmp_path, capsys):
+    code, _, err = run_main(CHAPTER, ["2.1", "--data-dir", tmp_path / "missing", "--output-dir", tmp_path / "out"],
+                            capsys)
+    assert code == 2 and err == f"error: --data-dir {tmp_path / 'missing'}: no such folder\n"
 
 
-def test_the_table_of_contents_lists_every_section_with_its_command(tmp_path):
-    result = run_cli("chapters", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_the_table_of_contents_lists_every_section_with_its_command(capsys):
+    from chapters.__main__ import main
+
+    main()
+    out = capsys.readouterr().out
     for number in ["2.1", "2.2", "2.3", "2.4", "2.5"]:
-        assert f"python -m chapters.ch2_building_blocks {number}" in result.stdout
+        assert f"python -m chapters.ch2_building_blocks {number}" in out

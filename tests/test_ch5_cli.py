@@ -4,11 +4,13 @@ import json
 
 import pytest
 
+from chapters.ch5_convnets import CHAPTER
 from tests.helpers import (
     make_split_folder,
     results_of,
     run_cli,
     run_folders,
+    run_main,
     synthetic_glyphs,
     training_of,
     write_cdb,
@@ -18,9 +20,9 @@ from tests.helpers import (
 MODULE = "chapters.ch5_convnets"
 
 
-def test_summary_only_matches_the_book_for_every_model(tmp_path):
-    result = run_cli(MODULE, "all", "--summary-only", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_summary_only_matches_the_book_for_every_model(tmp_path, capsys):
+    code, _, err = run_main(CHAPTER, ["all", "--summary-only", "--output-dir", tmp_path / "out"], capsys)
+    assert code == 0, err
     checks = {key: entry["value"] for section in ("5.1", "5.1h", "5.2")
               for key, entry in results_of(tmp_path / "out", section).items() if key.startswith("book_check.")}
     assert checks == {"book_check.mnist_convnet_1st_edition": "MATCH", "book_check.dogs_vs_cats_1st_edition": "MATCH",
@@ -28,10 +30,10 @@ def test_summary_only_matches_the_book_for_every_model(tmp_path):
     assert results_of(tmp_path / "out", "5.1")["output_shapes_match_the_book"]["value"] is True
 
 
-def test_summary_only_of_the_second_edition_checks_its_models(tmp_path):
-    result = run_cli(MODULE, "all", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out",
-                     cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_summary_only_of_the_second_edition_checks_its_models(tmp_path, capsys):
+    code, _, err = run_main(CHAPTER, ["all", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out"],
+                                  capsys)
+    assert code == 0, err
     first = results_of(tmp_path / "out", "5.1")
     assert first["book_check.mnist_convnet_2nd_edition"]["value"] == "MATCH"
     assert first["book_check.mnist_convnet_2nd_edition_no_max_pool"]["value"] == "MATCH"
@@ -131,13 +133,10 @@ def test_dogs_vs_cats_resume_continues_the_same_run_from_its_backup(dogs_quick_r
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
 
 
-def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path):
-    result = run_cli(MODULE, "5.2", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith("error: Dogs vs. Cats not found")
-    assert "kagglecatsanddogs_5340.zip" in errors[0] and "cats_and_dogs_small/{train,validation,test}/{cats,dogs}/" \
-        in errors[0]
+def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path, capsys):
+    code, _, err = run_main(CHAPTER, ["5.2", "--quick", "--output-dir", tmp_path / "out"], capsys)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: Dogs vs. Cats not found")
+    assert "kagglecatsanddogs_5340.zip" in err and "cats_and_dogs_small/{train,validation,test}/{cats,dogs}/" in err
 
 
 def test_resume_with_another_edition_is_refused_in_one_line(tmp_path):

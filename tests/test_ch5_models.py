@@ -53,7 +53,9 @@ def test_the_second_edition_trains_5_epochs_of_64_with_integer_labels():
     assert s5_1.RECIPES[2] == s5_1.Recipe(
         convnets.mnist_convnet_2nd_edition, convnets.MNIST_CONVNET_2ND_EDITION_BOOK_PARAMS,
         convnets.MNIST_CONVNET_2ND_EDITION_OUTPUT_SHAPES, one_hot_labels=False,
-        loss="sparse_categorical_crossentropy", optimizer="rmsprop", epochs=5, batch_size=64)
+        loss="sparse_categorical_crossentropy", optimizer="rmsprop", epochs=5, batch_size=64,
+        counter_examples=((convnets.mnist_convnet_2nd_edition_no_pooling, convnets.MNIST_CONVNET_NO_POOLING_BOOK_PARAMS,
+                           "without max pooling: the counter-example"),))
 
 
 def test_prepare_digits_adds_the_channel_axis_and_scales_to_0_1():

@@ -14,7 +14,7 @@ from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative import style_transfer as ch8
 from models import vgg_style
 from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
-from tests.helpers import layer_params, results_of, run_cli, run_folders
+from tests.helpers import layer_params, results_of, run_cli, run_folders, run_main
 
 MODULE = "chapters.ch8_style_transfer"  # the command from before chapter 8 grew: it runs 8.3
 
@@ -215,27 +215,17 @@ def test_a_quick_run_with_random_weights_writes_its_images_marked_untrained(tmp_
     assert results["final_loss"]["value"] < results["loss_at_start"]["value"]
 
 
-def run_in_process(capsys, *args):
-    """CHAPTER.main() in this process (no second TensorFlow start-up): (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        CHAPTER.main(["8.3", *[str(a) for a in args]])
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_summary_only_matches_the_book_without_any_weights(tmp_path, capsys):
-    code, _, err = run_in_process(capsys, "--summary-only", "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(capsys, "--summary-only", "--output-dir", tmp_path / "out")
     assert code == 0, err
     assert results_of(tmp_path / "out")["book_check.vgg19"]["value"] == "MATCH"
 
 
-def test_missing_weights_stop_the_cli_in_one_line(tmp_path):
-    result = run_cli(MODULE, "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert_one_line_error(result, "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "--weights random",
-                          "keras_home/models")
+def test_missing_weights_stop_the_cli_in_one_line(tmp_path, capsys):
+    code, _, err = run_8_3(capsys, "--quick", "--output-dir", tmp_path / "out")
+    assert code == 2 and err.count("\n") == 1
+    for word in ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "--weights random", "keras_home/models"):
+        assert word in err
 
 
 @pytest.mark.parametrize("args, words", [
@@ -244,29 +234,33 @@ def test_missing_weights_stop_the_cli_in_one_line(tmp_path):
     (["--content", "nothing.png"], "not found"),
 ])
 def test_bad_input_is_refused_in_one_line(tmp_path, capsys, args, words):
-    code, _, err = run_in_process(capsys, "--weights", "random", "--output-dir", tmp_path / "out", *args)
+    code, _, err = run_8_3(capsys, "--weights", "random", "--output-dir", tmp_path / "out", *args)
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and "Traceback" not in err and len(lines) == 1 and words in lines[0], err
 
 
 def test_a_file_that_is_not_a_picture_is_refused_in_one_line(tmp_path, capsys):
     (tmp_path / "notes.jpg").write_text("not an image")
-    code, _, err = run_in_process(capsys, "--weights", "random", "--content", tmp_path / "notes.jpg",
+    code, _, err = run_8_3(capsys, "--weights", "random", "--content", tmp_path / "notes.jpg",
                                   "--output-dir", tmp_path / "out")
     assert code == 2 and "not an image" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_a_loss_weight_that_is_not_finite_is_refused(capsys, value):
-    code, _, err = run_in_process(capsys, f"--style-weight={value}")
+    code, _, err = run_8_3(capsys, f"--style-weight={value}")
     assert code == 2 and f"argument --style-weight: must be a finite number, got {value}" in err
 
 
 def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", lambda self: float("nan"))
-    code, _, err = run_in_process(capsys, "--quick", "--weights", "random", "--height", "32",
+    code, _, err = run_8_3(capsys, "--quick", "--weights", "random", "--height", "32",
                                   "--output-dir", tmp_path / "out")
     assert code == 1 and "error: the loss became nan at iteration 1" in err and err.count("\n") == 1
+
+
+def run_8_3(capsys, *args):
+    return run_main(CHAPTER, ["8.3", *args], capsys)
 
 
 def interrupt_at_iteration(monkeypatch, n):
@@ -288,7 +282,7 @@ QUICK_ARGS = ["--quick", "--weights", "random", "--height", "32", "--iterations"
 
 def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_loss(tmp_path, capsys, monkeypatch):
     real_iteration = interrupt_at_iteration(monkeypatch, 3)
-    code, _, err = run_in_process(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
     assert code == 130 and "stopped after iteration 2" in err
     run_dir = run_folders(tmp_path / "out", "8.3")[-1]
     first_history = json.loads((run_dir / "loss_history.json").read_text())
@@ -302,7 +296,7 @@ def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_
     real_make_optimizer = ch8.make_optimizer
     monkeypatch.setattr(ch8, "make_optimizer", lambda name, f, image, *rest: starts.append(image) or
                         real_make_optimizer(name, f, image, *rest))
-    code, _, err = run_in_process(capsys, *QUICK_ARGS, "--resume", "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(capsys, *QUICK_ARGS, "--resume", "--output-dir", tmp_path / "out")
     assert code == 0, err
     np.testing.assert_array_equal(starts[0], saved_image)  # not the content image
     history = json.loads((run_dir / "loss_history.json").read_text())
@@ -314,8 +308,8 @@ def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_
 
 def test_resume_with_another_height_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
     interrupt_at_iteration(monkeypatch, 2)
-    run_in_process(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
-    code, _, err = run_in_process(capsys, "--quick", "--weights", "random", "--height", "48", "--iterations", "5",
+    run_8_3(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(capsys, "--quick", "--weights", "random", "--height", "48", "--iterations", "5",
                                   "--resume", "--output-dir", tmp_path / "out")
     assert code == 2 and "was made with other options: --height 32 (now 48)" in err and err.count("\n") == 1
 

@@ -33,13 +33,16 @@ class Recipe:
     optimizer: str = "rmsprop"
     epochs: int = 5
     batch_size: int = 64
+    counter_examples: tuple = ()  # (builder, book params, what it shows): models the book shows but does not train
 
 
 RECIPES = {
     1: Recipe(mnist_convnet_1st_edition, MNIST_CONVNET_1ST_EDITION_BOOK_PARAMS,
               MNIST_CONVNET_1ST_EDITION_OUTPUT_SHAPES, one_hot_labels=True, loss="categorical_crossentropy"),
     2: Recipe(mnist_convnet_2nd_edition, MNIST_CONVNET_2ND_EDITION_BOOK_PARAMS,
-              MNIST_CONVNET_2ND_EDITION_OUTPUT_SHAPES, one_hot_labels=False, loss="sparse_categorical_crossentropy"),
+              MNIST_CONVNET_2ND_EDITION_OUTPUT_SHAPES, one_hot_labels=False, loss="sparse_categorical_crossentropy",
+              counter_examples=((mnist_convnet_2nd_edition_no_pooling, MNIST_CONVNET_NO_POOLING_BOOK_PARAMS,
+                                 "without max pooling: the counter-example"),)),
 }
 
 
@@ -50,9 +53,8 @@ def mnist_convnet(run):
     recipe = RECIPES[run.edition]
 
     # The convnet, checked layer by layer; the 2nd edition also shows what it would be without pooling.
-    if run.edition == 2:
-        run.check_against_book(mnist_convnet_2nd_edition_no_pooling(), MNIST_CONVNET_NO_POOLING_BOOK_PARAMS,
-                               "DLwP 2e 5.1, without max pooling: the counter-example")
+    for build_counter_example, book_params, what in recipe.counter_examples:
+        run.check_against_book(build_counter_example(), book_params, f"DLwP {run.edition}e 5.1, {what}")
         keras.backend.clear_session()  # layer names start again at conv2d
     model = recipe.build_model()
     run.check_against_book(model, recipe.book_params, f"DLwP {run.edition}e 5.1")
