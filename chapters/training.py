@@ -90,6 +90,7 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         self.missing_best = (len(history_so_far), float(history_so_far[-1])) if last_is_best else None
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         if self.missing_best and self.saved_epoch() != self.missing_best[0]:
             self.save_now(*self.missing_best)
 
@@ -190,8 +191,8 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
     all_callbacks = [keras.callbacks.CSVLogger(history_csv, append=True), backup, best, nan_guard,
                      ProgressMark(run), *callbacks]
 
-    facts = {**optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
-             "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch}
+    facts = {**run.training.get(name, {}), **optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
+             "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch}  # kept: what a run before measured
     if done >= epochs:
         print(f"{name}: the run already has its {done} epochs in {folder}: nothing to train")
         backup.set_model(model)
