@@ -60,9 +60,14 @@ def test_the_full_vgg16_adds_the_slides_classifier_138_357_544_parameters():
     assert pretrained_convnets.VGG16_FEATURE_SHAPES == {(150, 150): (4, 4, 512), (180, 180): (5, 5, 512)}
 
 
-def test_the_second_editions_180_pixel_conv_base_gives_5_5_512():
+@pytest.fixture(scope="module")
+def conv_base_180():
     keras.utils.set_random_seed(0)
-    assert pretrained_convnets.vgg16_conv_base("random", (180, 180)).output.shape[1:] == (5, 5, 512)
+    return pretrained_convnets.vgg16_conv_base("random", (180, 180))
+
+
+def test_the_second_editions_180_pixel_conv_base_gives_5_5_512(conv_base_180):
+    assert conv_base_180.output.shape[1:] == (5, 5, 512)
 
 
 def test_the_first_editions_feature_classifier_2_097_665_on_8192_flattened_features():
@@ -102,9 +107,9 @@ def test_the_first_edition_freezes_30_trainable_tensors_to_4_and_fine_tunes_9_17
     pretrained_convnets.freeze(conv_base)
 
 
-def test_the_second_edition_has_augmentation_and_preprocessing_inside_17_992_001_and_fine_tunes_10_356_737():
-    keras.utils.set_random_seed(0)
-    base = pretrained_convnets.vgg16_conv_base("random", (180, 180))
+def test_the_second_edition_has_augmentation_and_preprocessing_inside_17_992_001_and_fine_tunes_10_356_737(
+        conv_base_180):
+    base = conv_base_180
     model = pretrained_convnets.conv_base_classifier_2nd_edition(base, convnets.augmentation_2nd_edition(0))
     assert layer_params(model) == pretrained_convnets.CONV_BASE_CLASSIFIER_2ND_EDITION_BOOK_PARAMS == [
         0, 0, 0, 14_714_688, 0, 3_277_056, 0, 257]

@@ -22,6 +22,7 @@ from typing import Callable
 
 import keras
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from chapters.ch5_convnets import CHAPTER
@@ -258,26 +259,27 @@ def extract_all_features(run, conv_base, splits, edition, training):
     cache = run.output_base / FEATURE_CACHE
     weights_key = weights_fingerprint(conv_base)
     features = {}
-    for name, split in splits.items():
-        key = feature_key(weights_key, edition.image_size, edition.preprocessing, split)
-        path = cache / f"vgg16_{name}_{key}.npz"
-        if path.exists():
-            with np.load(path) as saved:
-                features[name] = saved["features"], saved["labels"]
-            print(f"{name}: features {features[name][0].shape} from the cache ({path})")
-            run.record(f"feature_extraction.{name}_features_from_cache", True)
-            continue
-        with stop_cleanly(f"feature extraction stopped in the {name} pictures; the splits already done are kept in "
-                          f"{cache} and are not extracted again"):
-            features[name], seconds = extract_features(conv_base, split, edition, run.batch_size(training.batch_size))
-        save_npz(path, features=features[name][0], labels=features[name][1])
-        save_json(path.with_suffix(".json"), {"split": name, "image_size": edition.image_size,
-                                              "preprocessing": edition.preprocessing, "weights": weights_key,
-                                              "pictures": len(features[name][1]), "seconds": round(seconds, 1)})
-        run.mark_progress()
-        run.record(f"feature_extraction.{name}_features_from_cache", False)
-        run.record(f"feature_extraction.{name}_images_per_second", round(len(features[name][1]) / seconds, 2),
-                   label=f"{name}: pictures per second through the conv base")
+    with stop_cleanly(f"feature extraction stopped; the splits already extracted are kept in {cache} and are not "
+                      "extracted again; run the same command (with --resume to keep this run folder) to continue"):
+        for name, split in splits.items():
+            key = feature_key(weights_key, edition.image_size, edition.preprocessing, split)
+            path = cache / f"vgg16_{name}_{key}.npz"
+            if path.exists():
+                with np.load(path) as saved:
+                    features[name] = saved["features"], saved["labels"]
+                print(f"{name}: features {features[name][0].shape} from the cache ({path})")
+                run.record(f"feature_extraction.{name}_features_from_cache", True)
+                continue
+            features[name], seconds = extract_features(conv_base, split, edition,
+                                                       run.batch_size(training.batch_size))
+            save_npz(path, features=features[name][0], labels=features[name][1])
+            save_json(path.with_suffix(".json"), {"split": name, "image_size": edition.image_size,
+                                                  "preprocessing": edition.preprocessing, "weights": weights_key,
+                                                  "pictures": len(features[name][1]), "seconds": round(seconds, 1)})
+            run.mark_progress()
+            run.record(f"feature_extraction.{name}_features_from_cache", False)
+            run.record(f"feature_extraction.{name}_images_per_second", round(len(features[name][1]) / seconds, 2),
+                       label=f"{name}: pictures per second through the conv base")
     return features
 
 
@@ -399,6 +401,7 @@ def plot_smoothed_curves(history, path, title):
         ax.plot(epochs, smooth_curve(history[f"val_{metric}"]), "b", label=f"Smoothed validation {metric}")
         ax.set_title(f"Training and validation {metric}")
         ax.set_xlabel("Epochs")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.02)
     return save_figure(fig, path)

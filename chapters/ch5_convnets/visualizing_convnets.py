@@ -216,7 +216,7 @@ def visualizing_convnets(run):
         conv_part = without_classifier(edition.network, network)
         for layer_name in recipe.layers:
             plot_filter_patterns(run, conv_part, layer_name, recipe, 1.0, f"{edition.network}_{layer_name}{tag}",
-                                 f"{edition.network} {layer_name}; {label}")
+                                 f"{edition.network} {layer_name}; {label}", note=label if tag else "")
     if own_model is not None:
         size = own_model.input_shape[1]
         recipe = dataclasses.replace(OWN_MODEL_FILTER_PATTERNS, image_size=size, **limits)
@@ -403,7 +403,7 @@ def ascent_function(extractor, recipe, pixel_scale=1.0):
     return ascend
 
 
-def plot_filter_patterns(run, model, layer_name, recipe, pixel_scale, name, title):
+def plot_filter_patterns(run, model, layer_name, recipe, pixel_scale, name, title, note=""):
     """The patterns of the layer's first filters, in an 8 x 8 grid with 5-pixel margins, as the book draws them."""
     path = run.path(f"filters/{name}.png")
     if run.resumed and path.exists():
@@ -432,7 +432,7 @@ def plot_filter_patterns(run, model, layer_name, recipe, pixel_scale, name, titl
     save_figure(fig, path)
     run.mark_progress()
     raised = int(np.sum(np.asarray(gains) > 0))
-    run.record(f"filter_patterns.{name}.filters_raised", raised,
+    run.record(f"filter_patterns.{name}.filters_raised", raised, note=note,
                label=f"{name}: filters whose mean activation the ascent raised (of {count})")
     print(f"Saved {count} filter patterns of {layer_name} to {path}")
 
