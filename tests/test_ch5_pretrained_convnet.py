@@ -133,11 +133,27 @@ def test_vgg16_preprocessing_layer_is_preprocess_input_and_saves_inside_a_model(
                                model.predict(pictures, verbose=0), rtol=1e-5)
 
 
-def test_the_conv_base_loads_imagenet_weights_from_the_keras_cache(conv_base):
-    write_weights_file(conv_base, keras_models_dir() / NETWORKS["vgg16_notop"].file)
+def test_the_conv_base_loads_imagenet_weights_from_the_keras_cache_or_a_named_copy(conv_base, tmp_path):
+    cached = write_weights_file(conv_base, keras_models_dir() / NETWORKS["vgg16_notop"].file)
     loaded = pretrained_convnets.vgg16_conv_base("imagenet", (150, 150))
     np.testing.assert_array_equal(loaded.get_layer("block5_conv3").kernel.numpy(),
                                   conv_base.get_layer("block5_conv3").kernel.numpy())
+    copy = tmp_path / "elsewhere" / "my_vgg16.h5"
+    copy.parent.mkdir()
+    cached.rename(copy)
+    loaded = pretrained_convnets.vgg16_conv_base(s5_3.weights_for("vgg16_notop", str(copy)), (180, 180))
+    np.testing.assert_array_equal(loaded.get_layer("block1_conv1").bias.numpy(),
+                                  conv_base.get_layer("block1_conv1").bias.numpy())
+
+
+def test_a_junk_weights_file_is_one_line_naming_the_file_expected(tmp_path, capsys):
+    junk = tmp_path / "vgg16.h5"
+    junk.write_bytes(b"<html>not the weights</html>")
+    code, out, err = run_in_process(["5.3", "--weights", junk, "--output-dir", tmp_path / "out"], capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in err
+    assert "not the weights of VGG16 without its classifier" in errors[0]
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in errors[0]
 
 
 def test_weights_option_takes_a_folder_holding_the_networks_file(tmp_path):
@@ -169,6 +185,8 @@ def test_the_first_edition_reads_150_pixels_divided_by_255_and_unfreezes_from_bl
                                                                                          "rescale 1/255")
     assert edition.unfreeze is pretrained_convnets.unfreeze_from_block5_conv1_1st_edition
     assert edition.build_feature_classifier is pretrained_convnets.feature_classifier_1st_edition
+    pictures = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
+    np.testing.assert_array_equal(edition.preprocess_features(pictures), pictures)  # no VGG16 preprocessing
 
 
 def test_the_second_edition_trains_20_50_and_30_epochs_of_32_with_rmsprop_1e_3_1e_3_1e_5():

@@ -254,9 +254,10 @@ def test_offline_without_imagenet_weights_the_readers_model_parts_run_then_one_l
     assert not list((run / "filters").glob("vgg16_*"))
 
 
-def test_the_conv_part_of_the_full_network_keeps_its_weights_for_any_picture_size():
+def test_xception_has_the_books_22_910_480_and_its_conv_part_keeps_the_weights_for_any_picture_size():
     keras.utils.set_random_seed(0)
-    full = keras.applications.Xception(weights=None, include_top=True)
+    full = pretrained_convnets.xception_with_classifier("random")
+    assert full.count_params() == pretrained_convnets.XCEPTION_BOOK_TOTAL_PARAMS == 22_910_480
     base = pretrained_convnets.without_classifier("xception", full)
     assert base.input_shape == (None, None, None, 3) and len(base.layers) == len(full.layers) - 2
     np.testing.assert_array_equal(base.get_layer("block3_sepconv1").pointwise_kernel.numpy(),

@@ -191,9 +191,10 @@ def visualizing_convnets(run):
     network, missing_weights = None, None
     try:
         network = edition.build_network(weights)
-    except DataNotFoundError as e:  # the parts with the reader's model can still run
+    except DataNotFoundError as e:  # the parts with the reader's model can still run; the error comes at the end
         missing_weights = e
-        print(f"The {edition.network} parts are skipped: {e}")
+        print(f"The {edition.network} parts are skipped: its ImageNet weights are not here (what to fetch is "
+              "said at the end)")
     if network is not None:
         if edition.book_params is not None:
             run.check_against_book(network, edition.book_params, f"DLwP {run.edition}e 5.4, {network.name}")
