@@ -1,6 +1,7 @@
 """The book's convnets of Chapter 5, one builder per edition, with the book's parameter count for every layer.
 
 5.1: a small convnet on 28x28 digits (MNIST, and the Persian Hoda digits).
+5.1c: the PyTorch workshop's LeNet-style convnet on CIFAR-10, in Keras.
 5.2: a convnet trained from scratch on 2,000 pictures of dogs and cats, and
      the data augmentation of each edition.
 
@@ -73,6 +74,48 @@ def mnist_convnet_2nd_edition_no_pooling():
         layers.Flatten(),
         layers.Dense(10, activation="softmax", dtype="float32"),
     ], name="mnist_convnet_2nd_edition_no_max_pool")
+
+
+# ---------------------------------------------------------------------------
+# 5.1c The workshop's CIFAR-10 convnet (PyTorch's "Training a classifier" tutorial)
+# ---------------------------------------------------------------------------
+
+# 32x32x3 -> Conv2D(6, 5x5) 5*5*3*6 + 6 = 456 -> pool -> Conv2D(16, 5x5) 5*5*6*16 + 16 = 2,416 -> pool
+# -> Flatten (16*5*5 = 400) -> Dense(120) 48,120 -> Dense(84) 10,164 -> Dense(10) 850. Total 62,006,
+# the number PyTorch counts for the workshop's `Net`.
+CIFAR10_CONVNET_BOOK_PARAMS = [456, 0, 2_416, 0, 0, 48_120, 10_164, 850]
+CIFAR10_CONVNET_OUTPUT_SHAPES = [(28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16), (400,), (120,), (84,), (10,)]
+
+
+def torch_default_initializers(fan_in):
+    """PyTorch's default initialisation of Conv2d and Linear: weights and biases uniform in +-1/sqrt(fan_in).
+
+    (kaiming_uniform_ with a = sqrt(5) is VarianceScaling(1/3, fan_in, uniform).)
+    The workshop's short SGD recipe starts from these, so the translation does too.
+    """
+    limit = 1.0 / math.sqrt(fan_in)
+    return dict(kernel_initializer=keras.initializers.VarianceScaling(1.0 / 3, "fan_in", "uniform"),
+                bias_initializer=keras.initializers.RandomUniform(-limit, limit))
+
+
+def cifar10_convnet():
+    """conv1 (6@5x5) -> pool -> conv2 (16@5x5) -> pool -> fc1 (120) -> fc2 (84) -> fc3 (10), ReLU between.
+
+    The workshop's PyTorch `Net` ends with the 10 logits and nn.CrossEntropyLoss
+    applies the softmax; here fc3 has the softmax, and Keras's cross-entropy
+    reads the logits under it, so the loss is computed the same way.
+    """
+    return keras.Sequential([
+        keras.Input(shape=(32, 32, 3)),
+        layers.Conv2D(6, 5, activation="relu", name="conv1", **torch_default_initializers(5 * 5 * 3)),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(16, 5, activation="relu", name="conv2", **torch_default_initializers(5 * 5 * 6)),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(120, activation="relu", name="fc1", **torch_default_initializers(400)),
+        layers.Dense(84, activation="relu", name="fc2", **torch_default_initializers(120)),
+        layers.Dense(10, activation="softmax", name="fc3", dtype="float32", **torch_default_initializers(84)),
+    ], name="cifar10_convnet")
 
 
 # ---------------------------------------------------------------------------

@@ -213,3 +213,30 @@ def fingerprint(root):
     """Every file under root with its bytes' hash and mtime: to show nothing was changed."""
     return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+def main_in_process(chapter, argv, env=None):
+    """chapter.main(argv) in this process, as a user's command line: (exit code, stdout, stderr).
+
+    For module-scoped fixtures (capsys is per test): prints are captured here, and the
+    environment variables in `env` are set for the call and restored after it.
+    """
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.get(name) for name in (env or {})}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                chapter.main([str(a) for a in argv])
+                code = 0
+            except SystemExit as e:
+                code = e.code
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return code, out.getvalue(), err.getvalue()
