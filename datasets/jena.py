@@ -164,8 +164,13 @@ def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_
 
 
 def full_batches(min_index, max_index, lookback, batch_size):
-    """The batches the book's sequential generator yields before starting again: its val_steps / test_steps."""
-    return (max_index - min_index - lookback) // batch_size
+    """The batches the book's sequential generator yields before it starts again.
+
+    It starts again as soon as a whole next batch would reach max_index, so
+    the last row is never a sample's end. On the book's rows this is its
+    val_steps and test_steps, (max_index - min_index - lookback) // batch_size.
+    """
+    return (max_index - min_index - lookback - 1) // batch_size
 
 
 # ---------------------------------------------------------------------------
