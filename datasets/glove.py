@@ -91,9 +91,12 @@ def read_vectors(lines, dimension, words=None, source="GloVe"):
     return vectors
 
 
-def embedding_matrix(vocabulary, vectors, dimension):
-    """Row i = the vector of vocabulary[i]; words GloVe does not know (and padding) stay zeros, as in the book."""
-    matrix = np.zeros((len(vocabulary), dimension), dtype="float32")
+def embedding_matrix(vocabulary, vectors, dimension, rows=None):
+    """Row i = the vector of vocabulary[i]; words GloVe does not know (and padding) stay zeros, as in the book.
+
+    `rows`: the matrix's height (the Embedding's input_dim), when the vocabulary may be shorter.
+    """
+    matrix = np.zeros((rows or len(vocabulary), dimension), dtype="float32")
     for i, word in enumerate(vocabulary):
         vector = vectors.get(word)
         if vector is not None:

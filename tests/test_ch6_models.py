@@ -342,6 +342,26 @@ def test_custom_layers_survive_model_save_and_load(tmp_path):
 
 # --- the chapter's shared recipe ----------------------------------------------------------------------
 
+def test_imdb_arrays_pad_in_front_keep_the_last_words_and_hold_out_the_last_fifth(tmp_path):
+    from types import SimpleNamespace
+
+    from datasets.imdb import load_imdb
+    from tests.helpers import write_word_sequence_data
+
+    data = write_word_sequence_data(tmp_path / "data")
+    run = SimpleNamespace(data_dir=str(data), quick=False)
+    imdb = recipes.imdb_arrays(run, maxlen=20)
+    backwards = recipes.imdb_arrays(run, maxlen=20, reverse=True)
+    reviews = load_imdb(num_words=10_000, data_dir=str(data)).train_data
+    assert (len(imdb.x_train), len(imdb.x_val)) == (560, 140)  # validation_split=0.2 of 700
+    for i in (0, 1):
+        review = reviews[i]
+        assert imdb.x_train[i].tolist() == ([0] * max(0, 20 - len(review)) + review[-20:].tolist())
+        assert backwards.x_train[i].tolist() == ([0] * max(0, 20 - len(review)) + review[::-1][-20:].tolist())
+    np.testing.assert_array_equal(imdb.x_val[0][-5:], keras.utils.pad_sequences([reviews[560]], maxlen=20)[0][-5:])
+
+
+
 def test_quick_limits():
     assert recipes.QUICK_IMDB_REVIEWS == (256, 128)
     assert recipes.QUICK_TEXT_BATCHES == {"train": 4, "val": 2, "test": 2}

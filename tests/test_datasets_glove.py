@@ -48,6 +48,7 @@ def test_the_embedding_matrix_has_a_row_per_word_index_and_zeros_for_unknown_wor
     vectors = {"cat": np.array([1, 2], "float32"), "mat": np.array([3, 4], "float32")}
     matrix = glove.embedding_matrix(["", "[UNK]", "cat", "zebra", "mat"], vectors, 2)
     np.testing.assert_array_equal(matrix, [[0, 0], [0, 0], [1, 2], [0, 0], [3, 4]])
+    assert glove.embedding_matrix(["", "cat"], vectors, 2, rows=4).tolist() == [[0, 0], [1, 2], [0, 0], [0, 0]]
 
 
 def test_offline_without_glove_the_message_names_the_file_its_size_and_where_to_put_it(tmp_path):

@@ -206,8 +206,7 @@ def advanced_recurrent_1st_edition(run):
                 train, validation, _ = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE, reverse=True)
             else:
                 train, validation, _ = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE)
-            histories[name] = train_forecaster(run, name, training, models[name], train, validation, data,
-                                               note=data.note)
+            histories[name] = train_forecaster(run, name, training, models[name], train, validation, data)
         plot_validation_mae(run, {name: h["val_loss"] for name, h in histories.items()}, baseline,
                             "Validation MAE (normalised temperature)")
 

@@ -32,7 +32,7 @@ PERFORMANCE_DEFAULTS.setdefault(("CPU", "recurrent"), dict(jit_compile=True, ste
 PERFORMANCE_DEFAULTS.setdefault(("GPU", "recurrent"), dict(jit_compile=False, steps_per_execution=16))
 
 QUICK_IMDB_REVIEWS = (256, 128)  # --quick: the first training and test reviews
-QUICK_TEXT_BATCHES = {"train": 8, "val": 4, "test": 4}  # --quick: batches of 32 raw reviews (2nd edition)
+QUICK_TEXT_BATCHES = {"train": 4, "val": 2, "test": 2}  # --quick: batches of 32 raw reviews (2nd edition)
 QUICK_VALIDATION_STEPS = 2  # --quick: batches of a Jena validation pass
 VALIDATION_SPLIT = 0.2  # the 1st edition's fit(..., validation_split=0.2): the last 20% of the training reviews
 
@@ -265,14 +265,14 @@ def evaluate_naive_method(validation, temperature_column=1):
     return float(np.mean(np.concatenate(errors)))
 
 
-def train_forecaster(run, name, training, model, train, validation, data, note=""):
+def train_forecaster(run, name, training, model, train, validation, data):
     """Compile (RMSprop, mean absolute error), fit for the book's epochs of 500 batches; print the validation MAE."""
     print(f"\n--- {training.title} ---")
     model.compile(optimizer=training.optimizer(), loss=training.loss,
                   **compile_settings(run, training.workload, training.steps_per_epoch))
     history = run.fit(model, train, name=name, epochs=training.epochs, steps_per_epoch=training.steps_per_epoch,
                       validation_data=validation)
-    note = ", ".join(filter(None, [note, quick_note(run, f"{len(history['loss'])} epochs of a few batches")]))
+    note = quick_note(run, f"{len(history['loss'])} epochs of a few batches")
     record_validation(run, name, training, history["val_loss"], "mae", min, note,
                       scale=float(data.std[data.temperature_column]), unit="celsius")
     return history

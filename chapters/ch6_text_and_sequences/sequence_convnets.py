@@ -144,7 +144,7 @@ def sequence_convnets_1st_edition(run):
             train, validation, val_steps = jena_generators(run, data, lookback, step, DELAY, BATCH_SIZE)
             print(f"{name}: lookback {lookback}, step {step}: {lookback // step} timesteps; validation {val_steps} "
                   "batches")
-            train_forecaster(run, name, training, models[name], train, validation, data, note=data.note)
+            train_forecaster(run, name, training, models[name], train, validation, data)
 
 
 def transformer_2nd_edition(run):
