@@ -87,6 +87,22 @@ def test_hashing_gives_the_same_index_to_a_word_every_time():
     assert first.sum() == 3
 
 
+def test_raw_text_is_split_as_the_books_tokenizer_split_it():
+    tokenizer = keras.layers.TextVectorization(standardize=s6_1.tokenizer_standardize, ragged=True)
+    tokenizer.adapt(["Great movie.<br /><br />The end; don't-miss it!"])
+    assert set(tokenizer.get_vocabulary()[2:]) == {"great", "movie", "br", "the", "end", "don't", "miss", "it"}
+    assert s6_1.TOKENIZER_FILTERS == '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+def test_unknown_words_are_dropped_and_the_last_100_words_kept():
+    tokenizer = keras.layers.TextVectorization(standardize=s6_1.tokenizer_standardize, vocabulary=["a", "b"],
+                                               ragged=True)
+    padded = s6_1.texts_to_padded_sequences(tokenizer, ["a zz b", "b " * 150 + "a"])
+    assert padded.shape == (2, 100)
+    assert padded[0, -2:].tolist() == [2, 3] and padded[0, :-2].sum() == 0
+    assert padded[1, -1] == 2 and (padded[1, :-1] == 3).all()
+
+
 def test_bag_of_words_models_have_320_033_parameters_and_their_vectorizations():
     for name, training in s6_1.SECOND_EDITION.items():
         checked(training)

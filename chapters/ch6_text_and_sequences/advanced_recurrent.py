@@ -14,6 +14,7 @@ get it and runs what it can (the IMDB models of the 1st edition).
 """
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from chapters.ch6_text_and_sequences import CHAPTER
@@ -277,6 +278,7 @@ def plot_validation_mae(run, curves, baseline, ylabel):
         ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
     ax.axhline(baseline, color="k", linestyle="--", label="common-sense baseline")
     ax.set_xlabel("Epochs")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title("Jena temperature 24 hours ahead: validation MAE")
     ax.legend()

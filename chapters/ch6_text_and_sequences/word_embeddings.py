@@ -212,14 +212,15 @@ def raw_text_with_glove(run, trainings, models):
     print(f"Read {len(texts):,} training reviews from {root / 'train'}")
 
     # The book's Tokenizer(num_words=10000), in Keras 3: TextVectorization learns the vocabulary of every
-    # training review, most frequent first; we keep the 10,000 first indices (0 is padding, 1 unknown words).
-    vocabulary = keras.layers.TextVectorization()
+    # training review, most frequent first, split as Tokenizer splits; we keep the 10,000 first indices
+    # (0 is padding, 1 unknown words).
+    vocabulary = keras.layers.TextVectorization(standardize=tokenizer_standardize)
     vocabulary.adapt(texts, batch_size=1024)
     words = vocabulary.get_vocabulary()[2:]
     run.record("raw_text.unique_tokens", len(words), book=BOOK_UNIQUE_TOKENS_RAW_TEXT,
-               note="TextVectorization also strips apostrophes and keeps 'br' from <br />; Tokenizer kept them apart",
                label="unique tokens in the training reviews")
-    tokenizer = keras.layers.TextVectorization(vocabulary=words[:MAX_WORDS - 2], ragged=True)
+    tokenizer = keras.layers.TextVectorization(standardize=tokenizer_standardize, vocabulary=words[:MAX_WORDS - 2],
+                                               ragged=True)
     data = texts_to_padded_sequences(tokenizer, texts)
     labels = np.asarray(labels, dtype="float32")
     print(f"Shape of data tensor: {data.shape}; shape of label tensor: {labels.shape}")
@@ -243,8 +244,7 @@ def raw_text_with_glove(run, trainings, models):
             try:
                 model = glove_model(run, tokenizer.get_vocabulary())
             except DataNotFoundError as e:
-                print(f"The GloVe model is not trained: {e}")
-                run.record("glove.missing", str(e), label="GloVe model not trained")
+                run.record("glove.missing", str(e), label="the GloVe model is not trained")
                 continue
         batch_size = run.batch_size(training.batch_size)
         histories[name] = train_classifier(run, name, training, model,
@@ -256,6 +256,17 @@ def raw_text_with_glove(run, trainings, models):
                    book=training.book.get("test_accuracy"), note=note, label=f"{name}: test accuracy (last epoch)")
     if histories:
         plot_side_by_side(run, histories, titles, "curves_side_by_side.png")
+
+
+# Keras's Tokenizer replaced these characters by spaces (TextVectorization deletes punctuation, which glues
+# "great.<br /><br />The" into "greatbr brthe"), and kept apostrophes.
+TOKENIZER_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+def tokenizer_standardize(texts):
+    """The book's Tokenizer's standardisation: lower case, its filter characters replaced by spaces."""
+    pattern = "[" + "".join("\\" + c if c in "[]\\^-" else c for c in TOKENIZER_FILTERS) + "]"
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), pattern, " ")
 
 
 def texts_to_padded_sequences(tokenizer, texts, maxlen=RAW_TEXT_MAXLEN):
