@@ -12,7 +12,6 @@ from chapters.ch6_text_and_sequences import CHAPTER
 from tests.helpers import (
     fingerprint,
     results_of,
-    run_cli,
     run_folders,
     training_of,
     write_aclimdb,
@@ -56,13 +55,17 @@ def run_chapter(folder, *argv):
 
 @pytest.fixture(scope="module")
 def first_edition(tmp_path_factory):
-    """One --quick run of each section (a few models each), on every kind of data."""
+    """One --quick run of each section (a few models each); 6.4 without the Jena CSV."""
     folder = tmp_path_factory.mktemp("ch6")
-    data = write_data(folder / "data")
+    data = write_data(folder / "with_jena")  # not ./data, which every run searches
+    without_jena = write_data(folder / "without_jena", jena=False, glove=False)
     runs = {}
-    for section, extra in (("6.1", []), ("6.2", ["--models", "lstm"]), ("6.3", ["--models", "gru"]),
-                           ("6.4", ["--models", "imdb_convnet", "jena_conv_gru", "--gru-reset-after", "keras3"])):
-        runs[section] = run_chapter(folder, section, "--quick", "--data-dir", data, "--output-dir", "out", *extra)
+    for section, extra in (("6.1", ["--data-dir", data, "--models", "glove", "learned_embedding"]),
+                           ("6.2", ["--data-dir", data, "--models", "lstm"]),
+                           ("6.3", ["--data-dir", data, "--models", "gru"]),
+                           ("6.4", ["--data-dir", without_jena, "--models", "imdb_convnet", "jena_conv_gru",
+                                    "--gru-reset-after", "keras3"])):
+        runs[section] = run_chapter(folder, section, "--quick", "--output-dir", "out", *extra)
         assert runs[section][0] == 0, runs[section][2][-3000:]
     return folder / "out", runs
 
@@ -96,9 +99,9 @@ def test_6_1_records_the_toy_encodings_shapes_as_the_books(first_edition):
     assert results["toy_unique_tokens"]["value"] == 9
 
 
-def test_6_1_trains_the_three_embedding_models_with_rmsprop_for_10_book_epochs(first_edition):
+def test_6_1_trains_both_raw_text_models_with_rmsprop_for_10_book_epochs(first_edition):
     out = first_edition[0]
-    for name in ("imdb_embedding", "glove", "learned_embedding"):
+    for name in ("glove", "learned_embedding"):
         assert recipe(out, "6.1", name) == ("RMSprop", pytest.approx(1e-3), "binary_crossentropy", 10, 1), name
     results = results_of(out, "6.1")
     assert results["glove.trainable_params"]["value"] == 320_065
@@ -143,9 +146,13 @@ def test_6_4_conv_gru_in_keras_3s_parameterisation_has_13_793_parameters(first_e
     results = results_of(out, "6.4")
     assert results["book_check.jena_conv_gru"] == {"value": "MATCH", "params": [2_272, 0, 5_152, 6_336, 33],
                                                    "book": [2_272, 0, 5_152, 6_336, 33]}
-    facts = training_of(out, "6.4")["jena_conv_gru"]
-    assert (facts["loss"], facts["book_epochs"], facts["book_steps_per_epoch"]) == ("mae", 20, 500)
-    assert "jena_conv_gru: lookback 720, step 3: 240 timesteps" in runs["6.4"][1]
+
+
+def test_6_4_without_the_jena_csv_says_where_to_get_it_and_trains_the_imdb_convnet(first_edition):
+    out, runs = first_edition
+    results = results_of(out, "6.4")
+    assert "jena_climate_2009_2016.csv.zip (13.6 MB zipped" in results["jena.missing"]["value"]
+    assert "imdb_convnet.final_validation_accuracy" in results and "jena_conv_gru" not in training_of(out, "6.4")
 
 
 # --- 2nd edition -----------------------------------------------------------------------------------------
@@ -195,28 +202,32 @@ def test_6_4_second_edition_trains_the_positional_transformer_20_epochs_without_
 
 # --- missing data, options, resume ----------------------------------------------------------------------
 
-def test_without_jena_6_4_says_so_trains_the_imdb_convnet_and_resumes_it(tmp_path):
-    data = write_data(tmp_path / "data", jena=False, glove=False)
-    code, out, err = run_chapter(tmp_path, "6.4", "--quick", "--models", "imdb_convnet", "jena_convnet",
-                                 "--data-dir", data, "--output-dir", "out")
-    assert code == 0, err[-2000:]
-    results = results_of(tmp_path / "out", "6.4")
-    assert "jena_climate_2009_2016.csv.zip" in results["jena.missing"]["value"]
-    assert "imdb_convnet.final_validation_accuracy" in results
-    code, out, err = run_chapter(tmp_path, "6.4", "--quick", "--models", "imdb_convnet", "--epochs", "2", "--resume",
-                                 "--data-dir", data, "--output-dir", "out")
-    assert code == 0, err[-2000:]
-    assert "Resuming imdb_convnet at epoch 2 of 2" in out and len(run_folders(tmp_path / "out", "6.4")) == 1
+@pytest.fixture(scope="module")
+def without_glove(tmp_path_factory):
+    """6.1's IMDB embedding and GloVe models without GloVe's vectors, then --resume with one more epoch."""
+    folder = tmp_path_factory.mktemp("ch6_no_glove")
+    data = write_data(folder / "reviews", jena=False, glove=False)
+    arguments = ["6.1", "--quick", "--models", "imdb_embedding", "glove", "--data-dir", data, "--output-dir", "out"]
+    first = run_chapter(folder, *arguments)
+    assert first[0] == 0, first[2][-2000:]
+    results = results_of(folder / "out", "6.1")
+    resumed = run_chapter(folder, *arguments, "--epochs", "2", "--resume")
+    assert resumed[0] == 0, resumed[2][-2000:]
+    return folder / "out", results, resumed[1]
 
 
-def test_without_glove_6_1_trains_the_model_without_it_and_says_why(tmp_path):
-    data = write_data(tmp_path / "data", jena=False, glove=False)
-    code, _, err = run_chapter(tmp_path, "6.1", "--quick", "--models", "glove", "learned_embedding",
-                               "--data-dir", data, "--output-dir", "out")
-    assert code == 0, err[-2000:]
-    results = results_of(tmp_path / "out", "6.1")
+def test_without_glove_6_1_says_where_to_get_it_and_trains_the_rest(without_glove):
+    out, results, _ = without_glove
     assert "glove.6B.zip (822 MB)" in results["glove.missing"]["value"]
-    assert "learned_embedding.final_validation_accuracy" in results and "glove.test_accuracy" not in results
+    assert "glove.test_accuracy" not in results and "glove" not in training_of(out, "6.1")
+    assert recipe(out, "6.1", "imdb_embedding") == ("RMSprop", pytest.approx(1e-3), "binary_crossentropy", 10, 2)
+
+
+def test_resume_with_more_epochs_continues_the_same_run(without_glove):
+    out, _, resumed_output = without_glove
+    assert "Resuming imdb_embedding at epoch 2 of 2" in resumed_output and len(run_folders(out, "6.1")) == 1
+    history = json.loads((run_folders(out, "6.1")[-1] / "imdb_embedding" / "history.json").read_text())
+    assert len(history["val_accuracy"]) == 2
 
 
 def test_an_unknown_model_name_is_one_line_that_lists_the_sections_models(tmp_path):
@@ -226,8 +237,7 @@ def test_an_unknown_model_name_is_one_line_that_lists_the_sections_models(tmp_pa
 
 
 def test_the_jena_models_without_their_csv_stop_with_one_line(tmp_path):
-    result = run_cli("chapters.ch6_text_and_sequences", "6.3", "--edition", "2", "--quick", "--models", "lstm",
-                     "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    code, _, err = run_chapter(tmp_path, "6.3", "--edition", "2", "--quick", "--models", "lstm", "--output-dir", "out")
+    assert code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "jena_climate_2009_2016.csv.zip (13.6 MB zipped" in errors[0]

@@ -21,8 +21,21 @@ from chapters.cli import Chapter
 CHAPTER = Chapter("ch6_text_and_sequences", "Chapter 6: Deep learning for text and sequences",
                   __doc__.split("\n\n", 2)[2].strip())
 
-CHAPTER.option("--models", nargs="+", metavar="NAME",
-               help="train only these of the section's models (default all; a wrong name lists the section's)")
-
 # The sections, in the book's order; each module registers itself with CHAPTER.
 from chapters.ch6_text_and_sequences import word_embeddings, recurrent_networks, advanced_recurrent, sequence_convnets  # noqa: E402,F401,I001
+
+
+def model_names():
+    """Each section's model names, per edition, from the sections' own tables (for --help)."""
+    return {"6.1": (list(word_embeddings.FIRST_EDITION), list(word_embeddings.SECOND_EDITION)),
+            "6.2": (list(recurrent_networks.FIRST_EDITION), list(recurrent_networks.SECOND_EDITION)),
+            "6.3": ([*advanced_recurrent.jena_trainings_1st_edition("book"), *advanced_recurrent.IMDB_TRAININGS],
+                    list(advanced_recurrent.jena_trainings_2nd_edition("book"))),
+            "6.4": ([*sequence_convnets.IMDB_TRAININGS, *sequence_convnets.jena_trainings("book")],
+                    list(sequence_convnets.TRANSFORMER_TRAININGS))}
+
+
+CHAPTER.option("--models", nargs="+", metavar="NAME",
+               help="train only these of the section's models (default all): " + "; ".join(
+                   f"{number}: {' '.join(first)} (2nd ed.: {' '.join(second)})"
+                   for number, (first, second) in model_names().items()))

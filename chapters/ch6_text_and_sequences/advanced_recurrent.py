@@ -20,6 +20,7 @@ import numpy as np
 from chapters.ch6_text_and_sequences import CHAPTER
 from chapters.ch6_text_and_sequences.recipes import (
     Training,
+    best_weights,
     check_models,
     chosen,
     compile_settings,
@@ -33,7 +34,6 @@ from chapters.ch6_text_and_sequences.recipes import (
     train_forecaster,
 )
 from chapters.figures import save_figure
-from chapters.training import best_checkpoint
 from datasets import DataNotFoundError, jena
 from datasets.arrays import array_dataset
 from models.text_networks import (
@@ -263,7 +263,7 @@ def timeseries_2nd_edition(run):
         history = histories[name] = run.fit(model, train, name=name, epochs=training.epochs, validation_data=val)
         note = quick_note(run, f"a few batches, {len(history['loss'])} epochs")
         record_validation(run, name, training, history["val_mae"], "mae", min, note)
-        best, epoch = best_checkpoint(run, name)
+        best, epoch = best_weights(run, name, model, history)
         run.record(f"{name}.test_mae", float(best.evaluate(test, verbose=0)[1]), book=training.book.get("test_mae"),
                    note=note, label=f"{name}: test MAE in degC (best checkpoint, epoch {epoch})")
     if histories:

@@ -9,6 +9,7 @@
 - `plot_side_by_side()`: several models' curves next to each other.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -146,11 +147,23 @@ def train_classifier(run, name, training, model, train, validation, test=None, n
     epochs_note = f"{note}, {len(history['loss'])} epochs" if note else ""
     record_validation(run, name, training, history["val_accuracy"], "accuracy", max, epochs_note)
     if test is not None:
-        best, epoch = best_checkpoint(run, name)
+        best, epoch = best_weights(run, name, model, history)
         run.record(f"{name}.test_accuracy_best_checkpoint", float(best.evaluate(test, verbose=0)[1]),
                    book=training.book.get("test_accuracy"), note=epochs_note,
                    label=f"{name}: test accuracy (best checkpoint, epoch {epoch})")
     return history
+
+
+def best_weights(run, name, model, history):
+    """(model, epoch) with the weights of the epoch of lowest validation loss (best.keras).
+
+    When that epoch is the last one, they are the weights `model` holds
+    already: no need to load the file (and trace the model again).
+    """
+    epoch = json.loads((run.path(name) / "best.json").read_text())["epoch"]
+    if epoch == len(history["loss"]):
+        return model, epoch
+    return best_checkpoint(run, name)
 
 
 def record_validation(run, name, training, values, metric, best_of, note="", scale=None, unit=""):
@@ -292,7 +305,7 @@ def plot_side_by_side(run, histories, titles, file_name, metrics=("accuracy", "l
             ax = axes[row][column]
             ax.plot(epochs, history[metric], "bo", markersize=3, label=f"Training {metric}")
             ax.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")
-            ax.set_title(f"{titles[name]}: {metric}")
+            ax.set_title(f"{titles[name]}: {metric}", fontsize=10)
             ax.set_xlabel("Epochs")
             ax.legend()
     fig.tight_layout()

@@ -113,7 +113,7 @@ def recurrent_networks_1st_edition(run):
             array_dataset(imdb.x_val, imdb.y_val, 512), test=array_dataset(imdb.x_test, imdb.y_test, 512),
             note=imdb.note)
     if len(histories) > 1:
-        plot_side_by_side(run, histories, {name: FIRST_EDITION[name].title for name in histories},
+        plot_side_by_side(run, histories, {"simple_rnn": "SimpleRNN(32)", "lstm": "LSTM(32)"},
                           "curves_side_by_side.png")
 
 

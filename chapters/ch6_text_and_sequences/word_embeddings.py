@@ -21,6 +21,7 @@ from chapters.ch6_text_and_sequences import CHAPTER
 from chapters.ch6_text_and_sequences.recipes import (
     TEXT_BATCH_SIZE,
     Training,
+    best_weights,
     check_models,
     chosen,
     imdb_arrays,
@@ -29,7 +30,6 @@ from chapters.ch6_text_and_sequences.recipes import (
     raw_review_datasets,
     train_classifier,
 )
-from chapters.training import best_checkpoint
 from datasets import DataNotFoundError, aclimdb, glove
 from datasets.arrays import array_dataset, without_autotuning
 from models.text_networks import (
@@ -154,7 +154,7 @@ def one_hot_toy_samples(run):
     tokenizer = keras.layers.TextVectorization(max_tokens=TOKENIZER_NUM_WORDS)
     tokenizer.adapt(SAMPLES)
     words = tokenizer.get_vocabulary()[2:]  # after the padding '' and the out-of-vocabulary '[UNK]'
-    print(f"Found {len(words)} unique tokens: {words}")
+    print(f"Found {len(words)} unique tokens: {[str(word) for word in words]}")
     print(f"texts_to_sequences: {tokenizer(SAMPLES).numpy().tolist()}")
     binary = keras.layers.TextVectorization(max_tokens=TOKENIZER_NUM_WORDS, output_mode="multi_hot",
                                             pad_to_max_tokens=True)
@@ -325,7 +325,7 @@ def bag_of_words_2nd_edition(run):
     # An end-to-end use of the last model: a raw sentence in, a probability out.
     if last:
         name, vectorizer = last
-        model, _ = best_checkpoint(run, name)
+        model, _ = best_weights(run, name, models[name], histories[name])
         probability = float(model(vectorizer(tf.constant([INFERENCE_SENTENCE])))[0, 0])
         run.record("inference_percent_positive", round(100 * probability, 2),
                    label=f"'{INFERENCE_SENTENCE}' ({name}): percent positive")
