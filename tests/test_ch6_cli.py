@@ -62,7 +62,7 @@ def first_edition(tmp_path_factory):
     runs = {}
     for section, extra in (("6.1", ["--data-dir", data, "--models", "glove", "learned_embedding"]),
                            ("6.2", ["--data-dir", data, "--models", "lstm"]),
-                           ("6.3", ["--data-dir", data, "--models", "gru"]),
+                           ("6.3", ["--data-dir", data, "--models", "gru", "--batch-size", "16"]),
                            ("6.4", ["--data-dir", without_jena, "--models", "imdb_convnet", "jena_conv_gru",
                                     "--gru-reset-after", "keras3"])):
         runs[section] = run_chapter(folder, section, "--quick", "--output-dir", "out", *extra)
@@ -130,6 +130,8 @@ def test_6_3_measures_the_baseline_and_trains_the_gru_on_500_steps_of_the_books_
     assert (facts["loss"], facts["book_epochs"], facts["book_steps_per_epoch"], facts["steps_per_epoch"]) == (
         "mae", 20, 500, 2)
     assert results["book_check.jena_gru"]["params"] == [4_512, 33]
+    assert results["jena.samples_shape"] == {"value": [16, 240, 14], "book": [128, 240, 14]}  # --batch-size 16
+    assert results["jena.validation_steps"]["value"] == 2 and results["jena.validation_steps"]["book"] == 769
     assert "gru.best_validation_mae_celsius" in results
 
 
@@ -189,6 +191,7 @@ def test_6_3_second_edition_measures_the_baseline_in_degrees_and_trains_with_mse
     results = results_of(folder / "out", "6.3")
     assert results["common_sense_baseline.validation_mae"]["book"] == 2.44
     assert results["split_sizes"]["value"] == [4000, 2000, 2000]
+    assert results["samples_shape"] == {"value": [256, 120, 14], "book": [256, 120, 14]}
     assert recipe(folder / "out", "6.3", "lstm") == ("RMSprop", pytest.approx(1e-3), "mse", 10, 1)
     assert results["lstm.test_mae"]["book"] == 2.55
 

@@ -211,6 +211,7 @@ def test_jena_first_edition_recipe_rmsprop_mae_500_steps_and_the_books_epochs():
     assert (s6_3.LOOKBACK, s6_3.STEP, s6_3.DELAY, s6_3.BATCH_SIZE) == (1440, 6, 144, 128)
     assert (s6_3.TRAIN_ROWS, s6_3.VALIDATION_ROWS, s6_3.STEPS_PER_EPOCH) == (200_000, 300_000, 500)
     assert s6_3.BOOK_BASELINE == {"mae": 0.29, "celsius": 2.57}
+    assert (s6_3.BOOK_SAMPLES_SHAPE, s6_3.BOOK_VALIDATION_STEPS) == ([128, 240, 14], 769)
     assert s6_3.READ_BACKWARDS == {"reversed_gru", "reversed_lstm"}
 
 
@@ -380,13 +381,13 @@ def test_imdb_arrays_pad_in_front_keep_the_last_words_and_hold_out_the_last_fift
 
 def test_quick_limits():
     assert recipes.QUICK_IMDB_REVIEWS == (256, 128)
-    assert recipes.QUICK_TEXT_BATCHES == {"train": 4, "val": 2, "test": 2}
+    assert recipes.QUICK_TEXT_BATCHES == {"train": 2, "val": 1, "test": 1}
     assert recipes.QUICK_VALIDATION_STEPS == 2
     assert recipes.TEXT_BATCH_SIZE == 32
 
 
-def test_recurrent_models_compile_with_xla_on_a_cpu_and_without_it_on_a_gpu():
+def test_recurrent_models_compile_with_xla_on_a_cpu_and_leave_cudnn_layers_to_keras_on_a_gpu():
     from chapters.performance import PERFORMANCE_DEFAULTS
 
     assert PERFORMANCE_DEFAULTS[("CPU", "recurrent")] == dict(jit_compile=True, steps_per_execution=1)
-    assert PERFORMANCE_DEFAULTS[("GPU", "recurrent")]["jit_compile"] is False
+    assert PERFORMANCE_DEFAULTS[("GPU", "recurrent")]["jit_compile"] == "auto"

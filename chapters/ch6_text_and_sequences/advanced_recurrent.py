@@ -72,6 +72,7 @@ LOOKBACK, STEP, DELAY, BATCH_SIZE = 1440, 6, 144, 128
 TRAIN_ROWS, VALIDATION_ROWS = 200_000, 300_000
 STEPS_PER_EPOCH = 500  # fit_generator(steps_per_epoch=500): 64,000 random samples per epoch
 BOOK_BASELINE = {"mae": 0.29, "celsius": 2.57}
+BOOK_SAMPLES_SHAPE, BOOK_VALIDATION_STEPS = [128, 240, 14], 769  # (300000 - 200001 - 1440) // 128
 
 # GRU parameters: the 1st edition's Keras (one bias per gate, reset_after=False) or Keras 3's default;
 # the 2nd edition's Keras already used reset_after=True.
@@ -139,6 +140,7 @@ SAMPLING_RATE, SEQUENCE_LENGTH, BATCH_SIZE_2ND_EDITION = 6, 120, 256
 DELAY_2ND_EDITION = SAMPLING_RATE * (SEQUENCE_LENGTH + 24 - 1)
 BOOK_SPLIT_2ND_EDITION = (210_225, 105_112, 105_114)  # printed by the book (a file of 420,451 rows)
 BOOK_BASELINE_2ND_EDITION = {"validation_mae": 2.44, "test_mae": 2.62}
+BOOK_SAMPLES_SHAPE_2ND_EDITION = [256, 120, 14]
 
 
 def jena_trainings_2nd_edition(gru):
@@ -194,8 +196,10 @@ def advanced_recurrent_1st_edition(run):
             run.record("jena.missing", str(e), label="Jena models not trained")
     if jena_trainings and missing is None:
         train, validation, val_steps = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE)
-        print(f"Samples: {next(iter(validation))[0].shape} (batch, timesteps, features); validation: {val_steps} "
-              "batches")
+        run.record("jena.samples_shape", list(next(iter(train))[0].shape), book=BOOK_SAMPLES_SHAPE,
+                   label="a batch of samples (batch, timesteps, features)")
+        run.record("jena.validation_steps", val_steps, book=BOOK_VALIDATION_STEPS,
+                   note=quick_note(run, "a few batches"), label="validation batches (val_steps)")
         baseline = evaluate_naive_method(validation, data.temperature_column)
         run.record("common_sense_baseline_mae", baseline, book=BOOK_BASELINE["mae"], note=data.note,
                    label="common-sense baseline: validation MAE (normalised)")
@@ -203,10 +207,8 @@ def advanced_recurrent_1st_edition(run):
                    book=BOOK_BASELINE["celsius"], label="common-sense baseline: validation MAE in degC")
         histories = {}
         for name, training in jena_trainings.items():
-            if name in READ_BACKWARDS:
-                train, validation, _ = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE, reverse=True)
-            else:
-                train, validation, _ = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE)
+            train, validation, _ = jena_generators(run, data, LOOKBACK, STEP, DELAY, BATCH_SIZE,
+                                                   reverse=name in READ_BACKWARDS)
             histories[name] = train_forecaster(run, name, training, models[name], train, validation, data)
         plot_validation_mae(run, {name: h["val_loss"] for name, h in histories.items()}, baseline,
                             "Validation MAE (normalised temperature)")
@@ -243,7 +245,8 @@ def timeseries_2nd_edition(run):
     if run.quick:
         train, val, test = train.take(4), val.take(2), test.take(2)
     samples, targets = next(iter(train))
-    print(f"samples shape: {tuple(samples.shape)}; targets shape: {tuple(targets.shape)}")
+    run.record("samples_shape", list(samples.shape), book=BOOK_SAMPLES_SHAPE_2ND_EDITION,
+               label="a batch of samples (batch, timesteps, features)")
 
     # The baseline: the last temperature of the sample, back in degC.
     baseline = {}

@@ -26,14 +26,15 @@ from datasets.arrays import without_autotuning
 from datasets.imdb import load_imdb
 
 # Recurrent models, measured with benchmarks/ch6_recurrent_networks.py (README, Performance): on a CPU, XLA
-# compiles each step of the recurrence into one fused loop; on a GPU, Keras runs LSTM and GRU on cuDNN's
-# kernels, which XLA cannot compile (Keras would turn XLA off with a warning). These rows belong in
-# chapters/performance.py; until they are there, the chapter adds them.
+# compiles the recurrence's loop into fused steps. On a GPU, Keras runs LSTM and GRU layers that cuDNN can
+# compute (no recurrent dropout, reset_after=True) on cuDNN's kernels, which XLA cannot compile: Keras's
+# jit_compile="auto" uses XLA only for models without such layers (the recurrent-dropout ones). These rows
+# belong in chapters/performance.py; until they are there, the chapter adds them.
 PERFORMANCE_DEFAULTS.setdefault(("CPU", "recurrent"), dict(jit_compile=True, steps_per_execution=1))
-PERFORMANCE_DEFAULTS.setdefault(("GPU", "recurrent"), dict(jit_compile=False, steps_per_execution=16))
+PERFORMANCE_DEFAULTS.setdefault(("GPU", "recurrent"), dict(jit_compile="auto", steps_per_execution=16))
 
 QUICK_IMDB_REVIEWS = (256, 128)  # --quick: the first training and test reviews
-QUICK_TEXT_BATCHES = {"train": 4, "val": 2, "test": 2}  # --quick: batches of 32 raw reviews (2nd edition)
+QUICK_TEXT_BATCHES = {"train": 2, "val": 1, "test": 1}  # --quick: batches of 32 raw reviews (2nd edition)
 QUICK_VALIDATION_STEPS = 2  # --quick: batches of a Jena validation pass
 VALIDATION_SPLIT = 0.2  # the 1st edition's fit(..., validation_split=0.2): the last 20% of the training reviews
 
@@ -75,7 +76,8 @@ def chosen(run, *tables):
 def compile_settings(run, workload, steps_per_epoch=None):
     """run.compile_settings; in a --quick run a recurrent model skips XLA: its few steps never repay the compilation."""
     settings = run.compile_settings(workload, steps_per_epoch=steps_per_epoch)
-    if run.quick and workload == "recurrent" and run.performance["jit_compile"] == "auto" and settings["jit_compile"]:
+    if run.quick and workload == "recurrent" and run.performance["jit_compile"] == "auto" and \
+            settings["jit_compile"] is True:
         settings["jit_compile"] = False
         print("--quick: XLA off (a few steps do not repay its compilation)")
     return settings
@@ -258,7 +260,11 @@ def load_jena_1st_edition(run, train_rows, val_rows):
 
 
 def jena_generators(run, data, lookback, step, delay, batch_size, reverse=False):
-    """(train, validation, validation steps): the book's generators over rows 0-200,000 and 200,001-300,000."""
+    """(train, validation, validation steps): the book's generators over rows 0-200,000 and 200,001-300,000.
+
+    `batch_size` is the book's (--batch-size overrides it).
+    """
+    batch_size = run.batch_size(batch_size)
     common = dict(lookback=lookback, delay=delay, step=step, batch_size=batch_size, reverse=reverse,
                   target_column=data.temperature_column)
     train = jena.generator(data.float_data, min_index=0, max_index=data.train_end, shuffle=True, seed=run.seed,
