@@ -240,3 +240,55 @@ def main_in_process(chapter, argv, env=None):
             else:
                 os.environ[name] = value
     return code, out.getvalue(), err.getvalue()
+
+
+# --- chapter 6: text and sequences ------------------------------------------------------------
+
+JENA_HEADER = ('"Date Time","p (mbar)","T (degC)","Tpot (K)","Tdew (degC)","rh (%)","VPmax (mbar)","VPact (mbar)",'
+               '"VPdef (mbar)","sh (g/kg)","H2OC (mmol/mol)","rho (g/m**3)","wv (m/s)","max. wv (m/s)","wd (deg)"')
+
+
+def jena_rows(rows, seed=0):
+    """(rows, 14) float32 measurements: a daily temperature cycle (144 rows of 10 minutes) and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)
+    values = rng.normal(0, 1, (rows, 14)).astype("float32") + np.arange(14, dtype="float32") * 10
+    values[:, 1] = 8 + 6 * np.sin(2 * np.pi * t / 144) + rng.normal(0, 0.5, rows)  # T (degC)
+    return np.round(values, 2).astype("float32")
+
+
+def write_jena_csv(path, rows, seed=0):
+    """A CSV in the real file's format: its header, then 'dd.mm.yyyy hh:mm:ss' and 14 numbers per line."""
+    import datetime
+
+    values = jena_rows(rows, seed)
+    start = datetime.datetime(2009, 1, 1, 0, 10)
+    lines = [JENA_HEADER]
+    for i, row in enumerate(values):
+        stamp = (start + datetime.timedelta(minutes=10 * i)).strftime("%d.%m.%Y %H:%M:%S")
+        lines.append(stamp + "," + ",".join(f"{v:.2f}" for v in row))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    return values
+
+
+def write_aclimdb(root, per_class=None, unsup=0):
+    """aclImdb/ in the official layout: <split>/{neg,pos}/<id>_<rating>.txt, with words that tell the classes apart."""
+    per_class = per_class or {"train": 20, "test": 10}
+    rng = np.random.default_rng(0)
+    vocabulary = [f"w{i}" for i in range(300)]
+    for split, count in per_class.items():
+        for label, (rating, cue) in {"neg": (2, "awful"), "pos": (9, "wonderful")}.items():
+            folder = Path(root) / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                words = list(rng.choice(vocabulary, 30)) + [cue] * 3
+                rng.shuffle(words)
+                (folder / f"{i}_{rating}.txt").write_text("A film. " + " ".join(words) + "<br /><br />The end.")
+    if unsup:
+        folder = Path(root) / "train" / "unsup"
+        folder.mkdir(parents=True)
+        for i in range(unsup):
+            (folder / f"{i}_0.txt").write_text("unlabelled " + " ".join(rng.choice(vocabulary, 20)))
+    (Path(root) / "README").write_text("Large Movie Review Dataset v1.0 (synthetic)\n")
+    return Path(root)

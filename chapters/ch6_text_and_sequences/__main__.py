@@ -1,0 +1,4 @@
+from chapters.ch6_text_and_sequences import CHAPTER
+
+if __name__ == "__main__":
+    CHAPTER.main()

@@ -1,0 +1,192 @@
+"""6.2 Understanding recurrent neural networks: a recurrent layer in NumPy, SimpleRNN and LSTM.
+
+Both editions first write a recurrent layer as a NumPy loop (here checked
+against Keras's SimpleRNN given the same weights). 1st edition: the summaries
+of SimpleRNN models, then SimpleRNN and LSTM classifiers on IMDB reviews cut to
+500 words (~0.85 and ~0.89 validation accuracy). 2nd edition (its 11.3.3):
+bidirectional LSTMs on the raw reviews vectorised to 600 word indices, first as
+one-hot vectors, then through a learned Embedding, without and with masking.
+"""
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+from chapters.ch6_text_and_sequences import CHAPTER
+from chapters.ch6_text_and_sequences.recipes import (
+    Training,
+    check_models,
+    chosen,
+    imdb_arrays,
+    int_sequence_datasets,
+    plot_side_by_side,
+    quick_note,
+    train_classifier,
+)
+from chapters.figures import save_figure
+from datasets.arrays import array_dataset
+from models.text_networks import (
+    EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
+    IMDB_LSTM_BOOK_PARAMS,
+    IMDB_SIMPLE_RNN_BOOK_PARAMS,
+    ONE_HOT_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
+    SIMPLE_RNN_SUMMARY_BOOK_PARAMS,
+    STACKED_SIMPLE_RNN_BOOK_PARAMS,
+    embedding_bidirectional_lstm,
+    imdb_lstm,
+    imdb_simple_rnn,
+    one_hot_bidirectional_lstm,
+    simple_rnn_summary,
+    stacked_simple_rnn_summary,
+)
+
+# The NumPy recurrent layer: 100 timesteps of 32 input features, 64 output features.
+TIMESTEPS, INPUT_FEATURES, OUTPUT_FEATURES = 100, 32, 64
+
+# 1st edition: the 10,000 most frequent words, reviews cut to 500 words, batches of 128, 10 epochs.
+MAX_FEATURES, MAXLEN = 10_000, 500
+
+# The book's summaries (models it prints but does not train).
+SUMMARIES = {
+    "simple_rnn_last_output": (lambda: simple_rnn_summary(), SIMPLE_RNN_SUMMARY_BOOK_PARAMS),
+    "simple_rnn_return_sequences": (lambda: simple_rnn_summary(return_sequences=True), SIMPLE_RNN_SUMMARY_BOOK_PARAMS),
+    "stacked_simple_rnn": (stacked_simple_rnn_summary, STACKED_SIMPLE_RNN_BOOK_PARAMS),
+}
+
+FIRST_EDITION = {
+    "simple_rnn": Training(
+        "Embedding(10000, 32) -> SimpleRNN(32) -> Dense(1)", imdb_simple_rnn, IMDB_SIMPLE_RNN_BOOK_PARAMS,
+        epochs=10, batch_size=128,
+        book={"best_validation_accuracy": "0.8460 (epoch 4); 'only up to 85%'", "final_validation_accuracy": 0.8054}),
+    "lstm": Training(
+        "Embedding(10000, 32) -> LSTM(32) -> Dense(1)", imdb_lstm, IMDB_LSTM_BOOK_PARAMS, epochs=10, batch_size=128,
+        book={"best_validation_accuracy": "0.8928 (epoch 8)", "final_validation_accuracy": 0.8758}),
+}
+
+# 2nd edition: 20,000 words, reviews as their first 600 word indices (padded with zeros), batches of 32.
+MAX_TOKENS, MAX_LENGTH = 20_000, 600
+MASK_DEMO_INPUTS = [[4, 3, 2, 1, 0, 0, 0], [5, 4, 3, 2, 1, 0, 0], [2, 1, 0, 0, 0, 0, 0]]
+
+SECOND_EDITION = {
+    "one_hot_bidirectional_lstm": Training(
+        "one-hot vectors of 20,000 -> Bidirectional(LSTM(32))", lambda: one_hot_bidirectional_lstm(MAX_TOKENS),
+        ONE_HOT_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.87}),
+    "embedding_bidirectional_lstm": Training(
+        "Embedding(20000, 256) -> Bidirectional(LSTM(32))", lambda: embedding_bidirectional_lstm(MAX_TOKENS),
+        EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.87}),
+    "embedding_bidirectional_lstm_masked": Training(
+        "the same with mask_zero=True", lambda: embedding_bidirectional_lstm(MAX_TOKENS, mask_zero=True),
+        EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.88}),
+}
+
+
+@CHAPTER.section("6.2", "Understanding recurrent neural networks",
+                 "a NumPy RNN equal to SimpleRNN; SimpleRNN (322,113; ~0.85) and LSTM (328,353; ~0.89) on IMDB; "
+                 "2nd ed.: bidirectional LSTMs on one-hot tokens and embeddings, with masking (~0.87-0.88)")
+def recurrent_networks(run):
+    {1: recurrent_networks_1st_edition, 2: sequence_models_2nd_edition}[run.edition](run)
+
+
+def recurrent_networks_1st_edition(run):
+    names = chosen(run, FIRST_EDITION)
+    trainings = {name: FIRST_EDITION[name] for name in names}
+
+    # The book's summaries: the last output or every step's; four SimpleRNNs stacked. Then the two classifiers.
+    for name, (build, book_params) in SUMMARIES.items():
+        keras.backend.clear_session()
+        run.check_against_book(build(), book_params, f"DLwP 1e 6.2, {name.replace('_', ' ')}")
+    models = check_models(run, trainings, "1e 6.2")
+    if run.summary_only:
+        return
+
+    # A recurrent layer is a loop over timesteps that carries a state: the book's pseudo-code in NumPy.
+    compare_numpy_rnn_with_simple_rnn(run)
+
+    # The data: reviews cut to (or padded to) 500 words; the last 20% of the training reviews validate.
+    imdb = imdb_arrays(run, MAXLEN, MAX_FEATURES)
+    histories = {}
+    for name, training in trainings.items():
+        histories[name] = train_classifier(
+            run, name, training, models[name],
+            array_dataset(imdb.x_train, imdb.y_train, run.batch_size(training.batch_size), shuffle=True,
+                          seed=run.seed),
+            array_dataset(imdb.x_val, imdb.y_val, 512), test=array_dataset(imdb.x_test, imdb.y_test, 512),
+            note=imdb.note)
+    if len(histories) > 1:
+        plot_side_by_side(run, histories, {"simple_rnn": "SimpleRNN(32)", "lstm": "LSTM(32)"},
+                          "curves_side_by_side.png")
+
+
+def sequence_models_2nd_edition(run):
+    names = chosen(run, SECOND_EDITION)
+    trainings = {name: SECOND_EDITION[name] for name in names}
+    models = check_models(run, trainings, "2e 11.3.3")
+    if run.summary_only:
+        return
+
+    # The 2nd edition writes the same NumPy loop (its 10.4.1); then 11.3.3's mask demo.
+    compare_numpy_rnn_with_simple_rnn(run)
+    mask = keras.layers.Embedding(input_dim=10, output_dim=256, mask_zero=True).compute_mask(
+        np.array(MASK_DEMO_INPUTS))
+    run.record("mask_demo", keras.ops.convert_to_numpy(mask).tolist(), label="Embedding(mask_zero=True) mask")
+
+    # The raw reviews as their first 600 word indices of 20,000 (TextVectorization, learned on the training reviews).
+    train, val, test = int_sequence_datasets(run, MAX_TOKENS, MAX_LENGTH)
+    for name, training in trainings.items():
+        train_classifier(run, name, training, models[name], train, val, test=test,
+                         note=quick_note(run, "a few batches of reviews"))
+
+
+# ---------------------------------------------------------------------------
+# The recurrent layer in NumPy
+# ---------------------------------------------------------------------------
+
+def numpy_rnn(inputs, W, U, b):
+    """The book's pseudo-code: output_t = tanh(W . input_t + U . state_t + b), and the output is the next state."""
+    state_t = np.zeros((W.shape[0],))
+    successive_outputs = []
+    for input_t in inputs:
+        output_t = np.tanh(np.dot(W, input_t) + np.dot(U, state_t) + b)
+        successive_outputs.append(output_t)
+        state_t = output_t
+    return np.stack(successive_outputs, axis=0)
+
+
+def compare_numpy_rnn_with_simple_rnn(run):
+    """Run the NumPy loop and SimpleRNN(64, return_sequences=True) with the same weights; record their difference.
+
+    The book draws inputs and weights from [0, 1): every pre-activation is then
+    large and positive, every output tanh(...) = 1.0, and any two layers would
+    agree. We draw the weights around 0 (scaled as Keras initialises them), so
+    the outputs spread over (-1, 1) and the comparison means something.
+    """
+    rng = np.random.default_rng(run.seed)
+    inputs = rng.random((TIMESTEPS, INPUT_FEATURES))
+    W = rng.normal(0, 1 / np.sqrt(INPUT_FEATURES), (OUTPUT_FEATURES, INPUT_FEATURES))
+    U = rng.normal(0, 1 / np.sqrt(OUTPUT_FEATURES), (OUTPUT_FEATURES, OUTPUT_FEATURES))
+    b = rng.normal(0, 0.1, (OUTPUT_FEATURES,))
+    ours = numpy_rnn(inputs, W, U, b)
+
+    layer = keras.layers.SimpleRNN(OUTPUT_FEATURES, return_sequences=True)
+    layer.build((None, TIMESTEPS, INPUT_FEATURES))
+    layer.set_weights([W.T, U.T, b])  # Keras multiplies from the right: inputs @ kernel
+    keras_outputs = keras.ops.convert_to_numpy(layer(inputs[None].astype("float32")))[0]
+    difference = float(np.max(np.abs(ours - keras_outputs)))
+    print(f"NumPy RNN output: {ours.shape} (timesteps, output_features); outputs from {ours.min():.3f} to "
+          f"{ours.max():.3f}")
+    run.record("numpy_rnn.output_shape", list(ours.shape), book=[TIMESTEPS, OUTPUT_FEATURES])
+    run.record("numpy_rnn.max_difference_from_simple_rnn", difference,
+               label="largest |NumPy RNN - SimpleRNN| over every output (float32 against float64)")
+    plot_numpy_rnn(run, ours, keras_outputs)
+
+
+def plot_numpy_rnn(run, ours, keras_outputs, units=4):
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for unit in range(units):
+        line, = ax.plot(ours[:, unit], label=f"NumPy, unit {unit}")
+        ax.plot(keras_outputs[:, unit], "o", markersize=2, color=line.get_color(), label=f"SimpleRNN, unit {unit}")
+    ax.set_xlabel("Timestep")
+    ax.set_ylabel("Output")
+    ax.set_title("A recurrent layer in NumPy and Keras's SimpleRNN, the same weights")
+    ax.legend(ncol=2, fontsize=7)
+    print(f"Saved {save_figure(fig, run.path('numpy_rnn_vs_simple_rnn.png'))}")

@@ -1,0 +1,343 @@
+"""6.1 Working with text data: one-hot encoding, word embeddings, pretrained GloVe vectors.
+
+1st edition: the two toy sentences one-hot encoded by word and by character,
+and with the hashing trick (with Keras 3's TextVectorization beside the book's
+hand-written dictionary, since Keras's Tokenizer is gone); an Embedding layer
+learned on IMDB reviews cut to 20 words; then raw reviews with GloVe's
+pretrained vectors frozen into the Embedding layer, against the same model
+learning its own embedding from only 200 reviews.
+2nd edition (its chapter 11): TextVectorization on the raw reviews and the
+bag-of-words models: single words, pairs of words (bigrams), and bigrams
+weighted by TF-IDF.
+"""
+
+import string
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from chapters.ch6_text_and_sequences import CHAPTER
+from chapters.ch6_text_and_sequences.recipes import (
+    TEXT_BATCH_SIZE,
+    Training,
+    best_weights,
+    check_models,
+    chosen,
+    imdb_arrays,
+    plot_side_by_side,
+    quick_note,
+    raw_review_datasets,
+    train_classifier,
+)
+from datasets import DataNotFoundError, aclimdb, glove
+from datasets.arrays import array_dataset, without_autotuning
+from models.text_networks import (
+    BAG_OF_WORDS_BOOK_PARAMS,
+    IMDB_EMBEDDING_BOOK_PARAMS,
+    RAW_TEXT_EMBEDDING_BOOK_PARAMS,
+    RAW_TEXT_EMBEDDING_TRAINABLE_WITH_GLOVE,
+    bag_of_words_model,
+    imdb_embedding_model,
+    raw_text_embedding_model,
+)
+
+# 6.1.1 The toy samples, and the book's sizes for their encodings.
+SAMPLES = ["The cat sat on the mat.", "The dog ate my homework."]
+WORD_MAX_LENGTH = 10  # words considered per sample
+CHARACTER_MAX_LENGTH = 50
+HASHING_DIMENSIONALITY = 1000
+TOKENIZER_NUM_WORDS = 1000  # Tokenizer(num_words=1000)
+BOOK_SHAPES = {"word_one_hot": (2, 10, 11), "character_one_hot": (2, 50, 101), "hashing_trick": (2, 10, 1000),
+               "tokenizer_binary_matrix": (2, 1000)}
+BOOK_UNIQUE_TOKENS = 9  # "Found 9 unique tokens."
+
+# 6.1.2 An Embedding layer on IMDB: the 10,000 most frequent words, reviews cut to 20 words.
+IMDB_MAX_FEATURES, IMDB_MAXLEN = 10_000, 20
+
+# 6.1.3 Raw text and GloVe: 10,000 words, reviews cut to 100 words, 200 to train on, 10,000 to validate on.
+RAW_TEXT_MAXLEN, MAX_WORDS, EMBEDDING_DIM = 100, 10_000, 100
+TRAINING_SAMPLES, VALIDATION_SAMPLES = 200, 10_000
+BOOK_UNIQUE_TOKENS_RAW_TEXT = 88_582  # the book's Tokenizer: "Found 88582 unique tokens."
+BOOK_GLOVE_WORDS = 400_000
+QUICK_RAW_TEXT = dict(reviews_per_class=150, training=100, validation=100, test_per_class=50)  # --quick
+
+FIRST_EDITION = {
+    "imdb_embedding": Training(
+        "Embedding(10000, 8) learned on reviews cut to 20 words", imdb_embedding_model, IMDB_EMBEDDING_BOOK_PARAMS,
+        epochs=10, batch_size=32, workload="dense",
+        book={"best_validation_accuracy": "0.7594 (epoch 6)", "final_validation_accuracy": 0.7554}),
+    # The GloVe model is rebuilt with the vectors once they are read; its check uses zeros in their place.
+    "glove": Training(
+        "GloVe's 100-dimensional vectors, frozen, 200 training reviews",
+        lambda: raw_text_embedding_model(embedding_matrix=np.zeros((MAX_WORDS, EMBEDDING_DIM), "float32")),
+        RAW_TEXT_EMBEDDING_BOOK_PARAMS, epochs=10, batch_size=32, workload="dense",
+        book={"best_validation_accuracy": "0.5723 (epoch 8)", "final_validation_accuracy": 0.5413,
+              "test_accuracy": 0.5366}),
+    "learned_embedding": Training(
+        "the same model learning its embedding, 200 training reviews", raw_text_embedding_model,
+        RAW_TEXT_EMBEDDING_BOOK_PARAMS, epochs=10, batch_size=32, workload="dense",
+        book={"best_validation_accuracy": "0.5282 (epoch 7)", "final_validation_accuracy": 0.5264}),
+}
+
+# 2nd edition, 11.3.2: the same small Dense model on three kinds of review vectors.
+BAG_OF_WORDS_MAX_TOKENS = 20_000
+VECTORIZER_DEMO = ["I write, erase, rewrite", "Erase again, and then", "A poppy blooms."]
+VECTORIZER_DEMO_SENTENCE = "I write, rewrite, and still rewrite again"
+# Keras 3's TextVectorization on the demo sentence (the book's hand-written Vectorizer gives [2, 3, 5, 7, 1, 5, 6]).
+BOOK_DEMO_ENCODING = [7, 3, 5, 9, 1, 5, 10]
+INFERENCE_SENTENCE = "That was an excellent movie, I loved it."
+
+
+def bag_of_words_training(title, book_test_accuracy):
+    return Training(title, lambda: bag_of_words_model(BAG_OF_WORDS_MAX_TOKENS), BAG_OF_WORDS_BOOK_PARAMS, epochs=10,
+                    batch_size=TEXT_BATCH_SIZE, workload="dense", book={"test_accuracy": book_test_accuracy})
+
+
+SECOND_EDITION = {
+    "unigrams": bag_of_words_training("single words, multi-hot", "~0.89 (the exact figure is uncertain)"),
+    "bigrams": bag_of_words_training("single words and pairs of words (bigrams), multi-hot", "~0.90"),
+    "bigrams_tf_idf": bag_of_words_training("bigrams weighted by TF-IDF", "~0.89-0.90, no better than bigrams"),
+}
+# TextVectorization's settings for each (its max_tokens is BAG_OF_WORDS_MAX_TOKENS).
+VECTORIZATIONS = {"unigrams": dict(output_mode="multi_hot"),
+                  "bigrams": dict(output_mode="multi_hot", ngrams=2),
+                  "bigrams_tf_idf": dict(output_mode="tf_idf", ngrams=2)}
+
+
+@CHAPTER.section("6.1", "Working with text data",
+                 "one-hot words and characters, the hashing trick, Embedding on IMDB (80,161; ~0.76), GloVe "
+                 "(1,320,065); 2nd ed.: TextVectorization and bag-of-words models (~0.89-0.90)")
+def working_with_text_data(run):
+    {1: working_with_text_data_1st_edition, 2: bag_of_words_2nd_edition}[run.edition](run)
+
+
+# ---------------------------------------------------------------------------
+# 1st edition
+# ---------------------------------------------------------------------------
+
+def working_with_text_data_1st_edition(run):
+    names = chosen(run, FIRST_EDITION)
+    trainings = {name: FIRST_EDITION[name] for name in names}
+
+    # The models: Embedding -> Flatten -> Dense. The GloVe model's embedding is frozen: only the Dense layers train.
+    models = check_models(run, trainings, "1e 6.1")
+    if "glove" in models:
+        trainable = sum(int(np.prod(w.shape)) for w in models["glove"].trainable_weights)
+        run.record("glove.trainable_params", trainable, book=RAW_TEXT_EMBEDDING_TRAINABLE_WITH_GLOVE)
+    if run.summary_only:
+        return
+
+    # 6.1.1 One-hot encoding of the toy samples: the book's loops, and Keras 3's TextVectorization.
+    one_hot_toy_samples(run)
+
+    # 6.1.2 Learning an Embedding layer on IMDB reviews cut to their last 20 words.
+    if "imdb_embedding" in trainings:
+        imdb = imdb_arrays(run, IMDB_MAXLEN, IMDB_MAX_FEATURES)
+        training = trainings["imdb_embedding"]
+        batch_size = run.batch_size(training.batch_size)
+        train_classifier(run, "imdb_embedding", training, models["imdb_embedding"],
+                         array_dataset(imdb.x_train, imdb.y_train, batch_size, shuffle=True, seed=run.seed),
+                         array_dataset(imdb.x_val, imdb.y_val, 1024), note=imdb.note)
+
+    # 6.1.3 From raw text: 200 reviews, with GloVe's vectors (if they are here) and without.
+    raw_text = [name for name in ("glove", "learned_embedding") if name in trainings]
+    if raw_text:
+        raw_text_with_glove(run, {name: trainings[name] for name in raw_text}, models)
+
+
+def one_hot_toy_samples(run):
+    """The book's four encodings of the two toy sentences, and their shapes."""
+    shapes = {"word_one_hot": word_one_hot(SAMPLES).shape, "character_one_hot": character_one_hot(SAMPLES).shape,
+              "hashing_trick": hashing_trick(SAMPLES).shape}
+    # Keras's Tokenizer is gone in Keras 3: TextVectorization lower-cases, strips punctuation and counts the same way.
+    tokenizer = keras.layers.TextVectorization(max_tokens=TOKENIZER_NUM_WORDS)
+    tokenizer.adapt(SAMPLES)
+    words = tokenizer.get_vocabulary()[2:]  # after the padding '' and the out-of-vocabulary '[UNK]'
+    print(f"Found {len(words)} unique tokens: {[str(word) for word in words]}")
+    print(f"texts_to_sequences: {tokenizer(SAMPLES).numpy().tolist()}")
+    binary = keras.layers.TextVectorization(max_tokens=TOKENIZER_NUM_WORDS, output_mode="multi_hot",
+                                            pad_to_max_tokens=True)
+    binary.adapt(SAMPLES)
+    shapes["tokenizer_binary_matrix"] = tuple(binary(SAMPLES).shape)
+    run.record("toy_unique_tokens", len(words), book=BOOK_UNIQUE_TOKENS, label="unique tokens in the toy samples")
+    for name, shape in shapes.items():
+        run.record(f"toy_shapes.{name}", list(shape), book=list(BOOK_SHAPES[name]), label=f"{name} shape")
+
+
+def word_one_hot(samples, max_length=WORD_MAX_LENGTH):
+    """The book's word-level one-hot encoding: a dictionary of the words split on spaces (index 0 unused)."""
+    token_index = {}
+    for sample in samples:
+        for word in sample.split():
+            if word not in token_index:
+                token_index[word] = len(token_index) + 1
+    results = np.zeros((len(samples), max_length, max(token_index.values()) + 1))
+    for i, sample in enumerate(samples):
+        for j, word in enumerate(sample.split()[:max_length]):
+            results[i, j, token_index[word]] = 1.0
+    return results
+
+
+def character_one_hot(samples, max_length=CHARACTER_MAX_LENGTH):
+    """The book's character-level one-hot encoding over the 100 printable ASCII characters (index 0 unused)."""
+    token_index = dict(zip(string.printable, range(1, len(string.printable) + 1)))
+    results = np.zeros((len(samples), max_length, max(token_index.values()) + 1))
+    for i, sample in enumerate(samples):
+        for j, character in enumerate(sample[:max_length]):
+            results[i, j, token_index[character]] = 1.0
+    return results
+
+
+def hashing_trick(samples, dimensionality=HASHING_DIMENSIONALITY, max_length=WORD_MAX_LENGTH):
+    """One-hot encoding with hashed words: no dictionary, but two words may share an index.
+
+    The book hashes with Python's hash(), which changes from one run to the
+    next; Keras's Hashing layer (FarmHash) gives the same index every time.
+    """
+    hashing = keras.layers.Hashing(num_bins=dimensionality)
+    results = np.zeros((len(samples), max_length, dimensionality))
+    for i, sample in enumerate(samples):
+        words = sample.split()[:max_length]
+        for j, index in enumerate(hashing(tf.constant(words)).numpy()):
+            results[i, j, index] = 1.0
+    return results
+
+
+def raw_text_with_glove(run, trainings, models):
+    """6.1.3: tokenise the raw training reviews, train on 200, validate on 10,000, compare GloVe with no GloVe."""
+    limits = QUICK_RAW_TEXT if run.quick else {}
+    root = aclimdb.find_aclimdb(run.data_dir)
+    texts, labels = aclimdb.read_reviews(root, "train", limits.get("reviews_per_class"))
+    print(f"Read {len(texts):,} training reviews from {root / 'train'}")
+
+    # The book's Tokenizer(num_words=10000), in Keras 3: TextVectorization learns the vocabulary of every
+    # training review, most frequent first, split as Tokenizer splits; we keep the 10,000 first indices
+    # (0 is padding, 1 unknown words).
+    vocabulary = keras.layers.TextVectorization(standardize=tokenizer_standardize)
+    vocabulary.adapt(texts, batch_size=1024)
+    words = vocabulary.get_vocabulary()[2:]
+    run.record("raw_text.unique_tokens", len(words), book=BOOK_UNIQUE_TOKENS_RAW_TEXT,
+               label="unique tokens in the training reviews")
+    tokenizer = keras.layers.TextVectorization(standardize=tokenizer_standardize, vocabulary=words[:MAX_WORDS - 2],
+                                               ragged=True)
+    data = texts_to_padded_sequences(tokenizer, texts)
+    labels = np.asarray(labels, dtype="float32")
+    print(f"Shape of data tensor: {data.shape}; shape of label tensor: {labels.shape}")
+
+    # Shuffle (the reviews come sorted, negatives first), then 200 to train on and the next 10,000 to validate on.
+    order = np.random.default_rng(run.seed).permutation(len(data))
+    data, labels = data[order], labels[order]
+    training_samples = limits.get("training", TRAINING_SAMPLES)
+    validation_samples = limits.get("validation", VALIDATION_SAMPLES)
+    x_train, y_train = data[:training_samples], labels[:training_samples]
+    x_val = data[training_samples:training_samples + validation_samples]
+    y_val = labels[training_samples:training_samples + validation_samples]
+    test_texts, test_labels = aclimdb.read_reviews(root, "test", limits.get("test_per_class"))
+    test = array_dataset(texts_to_padded_sequences(tokenizer, test_texts), np.asarray(test_labels, "float32"), 1024)
+    note = quick_note(run, f"{training_samples} training and {len(x_val)} validation reviews")
+
+    histories, titles = {}, {}
+    for name, training in trainings.items():
+        model = models[name]
+        if name == "glove":
+            try:
+                model = glove_model(run, tokenizer.get_vocabulary())
+            except DataNotFoundError as e:
+                run.record("glove.missing", str(e), label="the GloVe model is not trained")
+                continue
+        batch_size = run.batch_size(training.batch_size)
+        histories[name] = train_classifier(run, name, training, model,
+                                           array_dataset(x_train, y_train, batch_size, shuffle=True, seed=run.seed),
+                                           array_dataset(x_val, y_val, 1024), note=note)
+        titles[name] = "GloVe, frozen" if name == "glove" else "embedding learned from 200 reviews"
+        # The book evaluates the GloVe model as it is after its 10 epochs.
+        run.record(f"{name}.test_accuracy", float(model.evaluate(test, verbose=0)[1]),
+                   book=training.book.get("test_accuracy"), note=note, label=f"{name}: test accuracy (last epoch)")
+    if histories:
+        plot_side_by_side(run, histories, titles, "curves_side_by_side.png")
+
+
+# Keras's Tokenizer replaced these characters by spaces (TextVectorization deletes punctuation, which glues
+# "great.<br /><br />The" into "greatbr brthe"), and kept apostrophes.
+TOKENIZER_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+
+
+def tokenizer_standardize(texts):
+    """The book's Tokenizer's standardisation: lower case, its filter characters replaced by spaces."""
+    pattern = "[" + "".join("\\" + c if c in "[]\\^-" else c for c in TOKENIZER_FILTERS) + "]"
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), pattern, " ")
+
+
+def texts_to_padded_sequences(tokenizer, texts, maxlen=RAW_TEXT_MAXLEN):
+    """The book's texts_to_sequences + pad_sequences(maxlen=100): unknown words dropped, the last 100 words kept."""
+    tokens = tokenizer(tf.constant(texts))
+    known = tf.ragged.boolean_mask(tokens, tokens > 1)  # Tokenizer drops words outside its vocabulary: no [UNK] (1)
+    return keras.utils.pad_sequences(known.to_list(), maxlen=maxlen)
+
+
+def glove_model(run, vocabulary):
+    """The raw-text model with GloVe's vector for each of its 10,000 words, frozen."""
+    vectors = glove.load_glove(run.data_dir, EMBEDDING_DIM, words=set(vocabulary))
+    run.record("glove.words_found", len(vectors), note=f"of our {len(vocabulary):,} words; glove.6B has "
+               f"{BOOK_GLOVE_WORDS:,}", label="GloVe vectors found for our words")
+    keras.backend.clear_session()
+    matrix = glove.embedding_matrix(vocabulary, vectors, EMBEDDING_DIM, rows=MAX_WORDS)
+    return raw_text_embedding_model(embedding_matrix=matrix)
+
+
+# ---------------------------------------------------------------------------
+# 2nd edition (chapter 11)
+# ---------------------------------------------------------------------------
+
+def bag_of_words_2nd_edition(run):
+    names = chosen(run, SECOND_EDITION)
+    trainings = {name: SECOND_EDITION[name] for name in names}
+
+    # The model: a vector of 20,000 per review -> Dense(16, relu) -> Dropout(0.5) -> Dense(1, sigmoid).
+    models = check_models(run, trainings, "2e 11.3.2")
+    if run.summary_only:
+        return
+
+    # 11.2 TextVectorization: standardise (lower case, no punctuation), split on spaces, index the vocabulary.
+    demo = keras.layers.TextVectorization()
+    demo.adapt(VECTORIZER_DEMO)
+    encoded = demo([VECTORIZER_DEMO_SENTENCE]).numpy()[0].tolist()
+    print(f"Vocabulary: {demo.get_vocabulary()}")
+    run.record("text_vectorization_demo", encoded, book=BOOK_DEMO_ENCODING,
+               label=f"'{VECTORIZER_DEMO_SENTENCE}' encoded")
+
+    # The raw reviews: 20,000 to train on, 5,000 set apart for validation (random.Random(1337)), 25,000 to test.
+    train, val, test = raw_review_datasets(run)
+    texts_only = train.map(lambda x, y: x)
+
+    histories, last = {}, None
+    for name, training in trainings.items():
+        # pad_to_max_tokens: vectors of 20,000 even when the reviews hold fewer distinct words (--quick).
+        vectorizer = keras.layers.TextVectorization(max_tokens=BAG_OF_WORDS_MAX_TOKENS, pad_to_max_tokens=True,
+                                                    **VECTORIZATIONS[name])
+        vectorizer.adapt(texts_only)
+        vectorized = [vectorized_bag_of_words(dataset, vectorizer) for dataset in (train, val, test)]
+        histories[name] = train_classifier(run, name, training, models[name], *vectorized,
+                                           note=quick_note(run, "a few batches of reviews"))
+        last = (name, vectorizer)
+
+    # An end-to-end use of the last model: a raw sentence in, a probability out.
+    if last:
+        name, vectorizer = last
+        model, _ = best_weights(run, name, models[name], histories[name])
+        probability = float(model(vectorizer(tf.constant([INFERENCE_SENTENCE])))[0, 0])
+        run.record("inference_percent_positive", round(100 * probability, 2),
+                   label=f"'{INFERENCE_SENTENCE}' ({name}): percent positive")
+
+
+def vectorized_bag_of_words(dataset, vectorizer):
+    """Each review as a vector of 20,000, made batch by batch from the cached texts.
+
+    The book caches the vectors themselves: 1.6 GB of float32 for the 20,000
+    training reviews alone (and TextVectorization's sparse output fails with
+    TF-IDF). The texts are 30 MB; vectorising a batch costs far less than
+    the model's step.
+    """
+    vectors = dataset.cache().map(lambda x, y: (vectorizer(x), y), num_parallel_calls=4)
+    return without_autotuning(vectors.prefetch(2))

@@ -1,0 +1,200 @@
+"""The raw IMDB reviews (Large Movie Review Dataset v1.0, `aclImdb_v1.tar.gz`): 50,000 labelled text files.
+
+    aclImdb/train/{neg,pos}/<id>_<rating>.txt    12,500 + 12,500
+    aclImdb/test/{neg,pos}/<id>_<rating>.txt     12,500 + 12,500
+    aclImdb/train/unsup/                         50,000 unlabelled reviews (in the official archive only)
+
+`find_aclimdb()` returns the extracted `aclImdb/` folder. It looks, in order, for:
+1. an extracted `aclImdb/` folder in the data directories (or a data directory that is itself one);
+2. the archive `aclImdb_v1.tar.gz` in a data directory (also under `aclImdb/` or `imdb/`), extracted
+   into the Keras cache (never beside the archive: the user's folders are only read);
+3. online (unless DLWP_OFFLINE=1), the download from Stanford into the Keras cache, then the same extraction;
+and otherwise stops with one line naming the archive, its size, its address and where to put it.
+
+The 1st edition (6.1) reads `train/` and `test/` itself (`read_reviews`). The
+2nd edition (chapter 11) moves 20% of `train/` into a `val/` folder, chosen with
+`random.Random(1337)`; `build_validation_split()` makes that split as a copy in
+the Keras cache, so the user's folder is never changed, and `text_datasets()`
+reads the three folders with `keras.utils.text_dataset_from_directory`.
+"""
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, keras_cache_dir
+
+FOLDER = "aclImdb"
+ARCHIVE = "aclImdb_v1.tar.gz"
+URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+ARCHIVE_SIZE = "84 MB"
+CLASSES = ("neg", "pos")  # label 0, label 1 (the book's order)
+LABELLED_FOLDERS = [f"{split}/{label}" for split in ("train", "test") for label in CLASSES]
+ARCHIVE_PLACES = [ARCHIVE, f"{FOLDER}/{ARCHIVE}", f"imdb/{ARCHIVE}"]
+VALIDATION_SEED = 1337  # the 2nd edition's random.Random(1337)
+VALIDATION_FRACTION = 0.2
+
+
+def how_to_get():
+    return (f"download {ARCHIVE} ({ARCHIVE_SIZE}) from {URL} and put it (or the {FOLDER}/ folder it holds) in "
+            f"<data dir>/, where <data dir> is --data-dir, $DLWP_DATA_DIR or ./data, or in {keras_cache_dir()}/")
+
+
+def is_aclimdb(folder):
+    """True for a folder with the four labelled folders of the archive."""
+    return all((Path(folder) / part).is_dir() for part in LABELLED_FOLDERS)
+
+
+def find_aclimdb(data_dir=None):
+    """The extracted `aclImdb/` folder: found, extracted from the archive into the Keras cache, or downloaded.
+
+    Raises DataNotFoundError (one line: what to download and where to put it) when there is none.
+    """
+    candidates = [folder for folder, _ in data_dir_candidates(data_dir)]
+    for folder in candidates:
+        for path in (folder / FOLDER, folder):  # also a data directory that is the aclImdb folder itself
+            if is_aclimdb(path):
+                return path
+    for folder in candidates:
+        for relative in ARCHIVE_PLACES:
+            if (folder / relative).is_file():
+                return extract_archive(folder / relative, keras_cache_dir())
+    if not os.environ.get("DLWP_OFFLINE"):
+        import keras
+
+        try:
+            archive = keras.utils.get_file(ARCHIVE, URL)
+        except Exception as e:  # no network, a proxy, the server gone...
+            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            raise DataNotFoundError(f"the IMDB reviews could not be downloaded ({reason}): {how_to_get()}") from None
+        return extract_archive(archive, keras_cache_dir())
+    looked = ", ".join(str(folder) for folder in candidates)
+    raise DataNotFoundError(f"the raw IMDB reviews were not found (looked in {looked} for {FOLDER}/ and {ARCHIVE}); "
+                            f"{how_to_get()}")
+
+
+def extract_archive(archive, destination):
+    """Extract `archive` into `destination`/aclImdb, atomically (a temporary folder renamed at the end)."""
+    target = Path(destination) / FOLDER
+    if is_aclimdb(target):
+        return target
+    print(f"Extracting {archive} into {target}")
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".aclimdb-", dir=destination))
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                path = PurePosixPath(member.name)
+                # Only the archive's own files: no links, nothing outside aclImdb/ (a crafted archive).
+                if not member.isfile() or not path.parts or path.parts[0] != FOLDER or ".." in path.parts:
+                    continue
+                out = work.joinpath(*path.parts)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        if not is_aclimdb(work / FOLDER):
+            raise DataError(f"{archive}: no {FOLDER}/train/{{neg,pos}} and {FOLDER}/test/{{neg,pos}} inside; "
+                            f"is it {ARCHIVE} from {URL}?")
+        if not is_aclimdb(target):  # another run may have extracted it meanwhile
+            if target.exists():
+                shutil.rmtree(target)  # an unusable leftover
+            os.replace(work / FOLDER, target)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise DataError(f"{archive}: cannot be read as {ARCHIVE} ({type(e).__name__}: {e}); delete it and "
+                        f"{how_to_get()}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # a half extraction never becomes the folder
+    return target
+
+
+def review_files(folder, limit_per_class=None):
+    """[(path, label)] of `folder`/{neg,pos}/*.txt, sorted by name within each class (neg first)."""
+    files = []
+    for label, name in enumerate(CLASSES):
+        paths = sorted((Path(folder) / name).glob("*.txt"))
+        files += [(path, label) for path in paths[:limit_per_class]]
+    return files
+
+
+def read_reviews(root, split, limit_per_class=None):
+    """(texts, labels) of `root`/`split`/{neg,pos}: the 1st edition's loop over the files, in a fixed order."""
+    texts, labels = [], []
+    for path, label in review_files(Path(root) / split, limit_per_class):
+        texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        labels.append(label)
+    if not texts:
+        raise DataError(f"{Path(root) / split}: no reviews in neg/ and pos/; {how_to_get()}")
+    return texts, labels
+
+
+# ---------------------------------------------------------------------------
+# The 2nd edition's split: 20% of train/ set apart as val/, in a copy
+# ---------------------------------------------------------------------------
+
+def validation_files(names, seed=VALIDATION_SEED, fraction=VALIDATION_FRACTION):
+    """The names the 2nd edition moves to val/: shuffled with random.Random(seed), the last `fraction` of them.
+
+    The book shuffles os.listdir's order, which depends on the file system; we
+    shuffle the sorted names, so the split is the same on every machine.
+    """
+    names = sorted(names)
+    random.Random(seed).shuffle(names)
+    count = int(fraction * len(names))
+    return set(names[-count:]) if count else set()
+
+
+def build_validation_split(root, destination=None, seed=VALIDATION_SEED):
+    """train/ and val/ folders ({neg,pos} in each) made from `root`/train as the 2nd edition splits it.
+
+    The files are copied into `destination` (default: a folder in the Keras
+    cache named after the source), built in a temporary folder and renamed when
+    complete; `root` is only read. The test reviews stay where they are.
+    """
+    root = Path(root).resolve()
+    key = hashlib.sha1(f"{root}|{seed}".encode()).hexdigest()[:10]
+    destination = Path(destination or keras_cache_dir() / f"{FOLDER}_train_val_{seed}_{key}")
+    if (destination / "split.json").is_file():
+        return destination
+    print(f"Setting 20% of {root / 'train'} apart for validation (random.Random({seed})), copied into {destination}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=destination.parent))
+    try:
+        counts = {}
+        for label in CLASSES:
+            names = [p.name for p in (root / "train" / label).glob("*.txt")]
+            held_out = validation_files(names, seed)
+            for split in ("train", "val"):
+                (work / split / label).mkdir(parents=True)
+            for name in names:
+                split = "val" if name in held_out else "train"
+                shutil.copyfile(root / "train" / label / name, work / split / label / name)
+            counts[label] = {"train": len(names) - len(held_out), "val": len(held_out)}
+        (work / "split.json").write_text(json.dumps({"source": str(root), "seed": seed, "counts": counts}, indent=2))
+        if not (destination / "split.json").is_file():
+            if destination.exists():
+                shutil.rmtree(destination)  # an unfinished leftover
+            os.replace(work, destination)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return destination
+
+
+def text_datasets(root, batch_size=32, seed=None, split_folder=None):
+    """(train, val, test) as the 2nd edition reads them: `text_dataset_from_directory`, (string, int32 label) batches.
+
+    Train and val come from the split copy, test from `root`/test; the class
+    names are given, so a train/unsup folder is never read as a third class.
+    """
+    import keras
+
+    split_folder = split_folder or build_validation_split(root)
+    read = dict(batch_size=batch_size, class_names=list(CLASSES), seed=seed)
+    train = keras.utils.text_dataset_from_directory(Path(split_folder) / "train", shuffle=True, **read)
+    val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", shuffle=False, **read)
+    test = keras.utils.text_dataset_from_directory(Path(root) / "test", shuffle=False, **read)
+    return train, val, test
