@@ -20,6 +20,7 @@ from typing import Callable
 
 import keras
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import tensorflow as tf
 
@@ -202,7 +203,7 @@ def plateau_and_activations(run, edition, digits):
                     f"(epoch {best_epoch}) divides it by 10")
     saved = sorted(activations.folder.glob("activations_at_epoch_*.npz"))
     run.record("plateau.activation_files", len(saved), label="activation files saved (one per epoch)")
-    plot_plateau(run, history, rates, activations.folder, model.layers[0].name)
+    plot_plateau(run, history, rates, activations.folder, [layer.name for layer in model.layers])
 
 
 class LearningRateLog(keras.callbacks.Callback):
@@ -237,31 +238,45 @@ class ActivationLogger(keras.callbacks.Callback):
                  **{layer.name: activation for layer, activation in zip(self.model.layers, activations)})
 
 
-def plot_plateau(run, history, rates, activations_folder, layer_name):
-    """Validation loss and learning rate by epoch; the hidden layer's activations of one digit, epoch by epoch."""
+def plot_plateau(run, history, rates, activations_folder, layer_names):
+    """Validation loss and learning rate by epoch; one validation digit's activations, epoch by epoch."""
     epochs = len(history["loss"])
-    fig, (ax_loss, ax_activations) = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, (ax_loss, ax_hidden, ax_output) = plt.subplots(1, 3, figsize=(17, 4.5),
+                                                        gridspec_kw={"width_ratios": [1.2, 1.2, 0.6]})
     epoch_numbers = range(1, epochs + 1)
     ax_loss.plot(epoch_numbers, history["val_loss"], "b", label="Validation loss")
     ax_loss.plot(epoch_numbers, history["loss"], "bo", markersize=3, label="Training loss")
     ax_loss.set_xlabel("Epochs")
     ax_loss.set_ylabel("Loss")
+    ax_loss.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax_rate = ax_loss.twinx()
     ax_rate.step(epoch_numbers, rates[:epochs], "r", where="post", label="Learning rate")
     ax_rate.set_yscale("log")
     ax_rate.set_ylabel("Learning rate", color="r")
     ax_loss.legend(loc="upper center")
     ax_loss.set_title("ReduceLROnPlateau(val_loss, factor=0.1, patience=10)")
-    first_dense = []
+    hidden, output = [], []
     for epoch in epoch_numbers:
         with np.load(activations_folder / f"activations_at_epoch_{epoch}.npz") as saved:
-            first_dense.append(saved[layer_name][0])
-    image = ax_activations.imshow(np.array(first_dense), aspect="auto", cmap="viridis", interpolation="nearest",
-                                  extent=(0, len(first_dense[0]), epochs + 0.5, 0.5))
-    ax_activations.set_xlabel("Unit of the first Dense layer")
-    ax_activations.set_ylabel("Epoch")
-    ax_activations.set_title("ActivationLogger: one validation digit's activations")
-    fig.colorbar(image, ax=ax_activations)
+            hidden.append(saved[layer_names[0]][0])
+            output.append(saved[layer_names[-1]][0])
+    hidden = np.array(hidden)
+    shown = np.argsort(hidden[-1])[::-1][:64]  # the 64 most active units at the end, strongest first
+    image = ax_hidden.imshow(hidden[:, shown], aspect="auto", cmap="viridis", interpolation="nearest",
+                             extent=(0, len(shown), epochs + 0.5, 0.5))
+    ax_hidden.set_xlabel("The 64 most active units of the first Dense layer (at the last epoch)")
+    ax_hidden.set_ylabel("Epoch")
+    ax_hidden.set_title("ActivationLogger: one validation digit's activations")
+    fig.colorbar(image, ax=ax_hidden)
+    image = ax_output.imshow(np.array(output), aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                             extent=(-0.5, 9.5, epochs + 0.5, 0.5))
+    ax_output.set_xticks(range(10))
+    ax_output.set_xlabel("Digit")
+    ax_output.set_title("Its softmax output")
+    fig.colorbar(image, ax=ax_output)
+    for ax in (ax_hidden, ax_output):
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.tight_layout()
     print(f"Saved the plateau figure to {save_figure(fig, run.path('plateau.png'))}")
 
 

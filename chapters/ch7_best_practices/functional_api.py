@@ -94,7 +94,10 @@ def twin_models(run, rng):
         return
     n = QUICK_RANDOM_SAMPLES if run.quick else TWIN_SAMPLES
     x_train = rng.random((n, models.TWIN_INPUT_FEATURES), dtype="float32")
-    y_train = rng.random((n, models.TWIN_CLASSES), dtype="float32")  # the book's random targets, not one-hot
+    y_train = rng.random((n, models.TWIN_CLASSES), dtype="float32")
+    # The book's random targets, made to sum to 1 as crossentropy expects: with the raw ones Keras 3's loss rises
+    # as it trains, because TensorFlow's fused softmax-crossentropy gradient assumes targets that sum to 1.
+    y_train /= y_train.sum(axis=1, keepdims=True)
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", **run.compile_settings("dense"))
     train_on_random_data(run, model, x_train, y_train, "twin_functional", TWIN_EPOCHS, TWIN_BATCH_SIZE)
     score = model.evaluate(x_train, y_train, verbose=0)
@@ -185,6 +188,8 @@ def three_outputs(run, rng):
     # The book's dict form of compile(): losses and loss weights named after the output layers.
     model.compile(optimizer="rmsprop", loss=SOCIAL_MEDIA_LOSSES, loss_weights=SOCIAL_MEDIA_LOSS_WEIGHTS,
                   **run.compile_settings("conv"))
+    run.record("social_media.loss_weights", model.get_compile_config()["loss_weights"],
+               label="loss weights, as compiled")
     history = train_on_random_data(run, model, posts, targets, "social_media", SOCIAL_MEDIA_EPOCHS,
                                    SOCIAL_MEDIA_BATCH_SIZE)
     # The total loss is the weighted sum of the three.

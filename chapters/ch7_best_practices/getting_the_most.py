@@ -141,8 +141,10 @@ def batch_normalization(run):
                                                                    training=True))
     mean, variance = before.mean(axis=(0, 1, 2)), before.var(axis=(0, 1, 2))
     by_hand = (before - mean) / np.sqrt(variance + normalization.epsilon)
-    run.record("batch_normalization.formula_max_difference", float(np.abs(after - by_hand).max()),
-               label="first BatchNormalization layer minus (x - batch mean) / sqrt(batch variance + epsilon)")
+    run.record("batch_normalization.formula_relative_difference",
+               float(np.abs(after - by_hand).max() / np.abs(by_hand).max()),
+               label="first BatchNormalization layer against (x - batch mean) / sqrt(batch variance + epsilon), "
+                     "largest difference relative to the largest value")
     run.record("batch_normalization.channel_means_before_and_after",
                [round(float(mean.mean()), 4), round(float(after.mean(axis=(0, 1, 2)).mean()), 4)],
                label="first Conv2D's output, mean of the channel means: before / after BatchNormalization")
