@@ -461,6 +461,10 @@ def test_7_3_compares_the_convnets_and_trains_the_ensemble(quick_7_3):
     for member in (1, 2):
         facts = training[f"ensemble_member_{member}"]
         assert (facts["optimizer"], facts["loss"], facts["book_epochs"]) == ("RMSprop", "binary_crossentropy", 4)
+    with np.load(run_folders(out, "7.3")[-1] / "ensemble_predictions.npz") as saved:
+        members, labels = saved["members"], saved["labels"]
+    assert results["ensemble.test_accuracy"]["value"] == pytest.approx(
+        np.mean((members.mean(axis=0) > 0.5) == labels))
     accuracies = results["ensemble.member_test_accuracies"]["value"]
     assert len(accuracies) == 2 and results["ensemble.best_single_test_accuracy"]["value"] == max(accuracies)
     assert results["ensemble.gain_over_best_single"]["value"] == pytest.approx(

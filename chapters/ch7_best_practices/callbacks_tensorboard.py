@@ -145,14 +145,22 @@ def early_stopping_and_checkpoint(run, edition, digits):
     model = compiled_mnist_model(run, edition)
     folder = run.path("early_stopping")
     folder.mkdir(exist_ok=True)
-    early_stopping = keras.callbacks.EarlyStopping(**edition.early_stopping)
     checkpoint_path = folder / edition.checkpoint["filepath"]
-    checkpoint = keras.callbacks.ModelCheckpoint(**{**edition.checkpoint, "filepath": checkpoint_path})
     epochs = run.epochs(edition.epochs)
-    history = model.fit(array_dataset(*digits.train, run.batch_size(edition.batch_size), shuffle=True, seed=run.seed),
-                        epochs=epochs, validation_data=array_dataset(*digits.validation, 1024),
-                        callbacks=[early_stopping, checkpoint], shuffle=False, verbose=2).history
-    save_json(folder / "history.json", history)
+    if run.resumed and (folder / "history.json").exists():  # this short training finished before the interruption
+        print(f"Kept from the interrupted run: {folder}")
+        history = json.loads((folder / "history.json").read_text())
+        stopped_early = len(history["loss"]) < epochs
+    else:
+        early_stopping = keras.callbacks.EarlyStopping(**edition.early_stopping)
+        checkpoint = keras.callbacks.ModelCheckpoint(**{**edition.checkpoint, "filepath": checkpoint_path})
+        history = model.fit(array_dataset(*digits.train, run.batch_size(edition.batch_size), shuffle=True,
+                                          seed=run.seed),
+                            epochs=epochs, validation_data=array_dataset(*digits.validation, 1024),
+                            callbacks=[early_stopping, checkpoint], shuffle=False, verbose=2).history
+        stopped_early = early_stopping.stopped_epoch > 0
+        save_json(folder / "history.json", history)
+        run.mark_progress()
     run.record_training("early_stopping", {**optimizer_facts(model), "book_epochs": edition.epochs, "epochs": epochs,
                                            "batch_size": run.batch_size(edition.batch_size),
                                            "early_stopping": edition.early_stopping,
@@ -161,7 +169,7 @@ def early_stopping_and_checkpoint(run, edition, digits):
     # What the two callbacks did: how many epochs ran, and which epoch the checkpoint holds.
     epochs_run = len(history["loss"])
     run.record("early_stopping.epochs_run", epochs_run, note=f"of {epochs}; stopped early: "
-               f"{early_stopping.stopped_epoch > 0} (monitor {edition.early_stopping['monitor']}, patience "
+               f"{stopped_early} (monitor {edition.early_stopping['monitor']}, patience "
                f"{edition.early_stopping['patience']})", label="epochs run before EarlyStopping")
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     best = keras.models.load_model(checkpoint_path)
@@ -169,9 +177,11 @@ def early_stopping_and_checkpoint(run, edition, digits):
     run.record("early_stopping.best_epoch", best_epoch, label="epoch with the lowest val_loss",
                note=f"val_loss {min(history['val_loss']):.4f}")
     run.record("early_stopping.checkpoint_validation_loss", float(checkpoint_loss),
-               label=f"val_loss of {checkpoint_path.name}, reloaded", note="the same: the checkpoint is that epoch")
+               label=f"val_loss of {checkpoint_path.name}, reloaded",
+               note=f"the run's lowest val_loss: {min(history['val_loss']):.4f}")
     _, test_accuracy = best.evaluate(array_dataset(*digits.test, 1024), verbose=0)
-    run.record("early_stopping.checkpoint_test_accuracy", float(test_accuracy), note=digits.note or edition.book_note)
+    run.record("early_stopping.checkpoint_test_accuracy", float(test_accuracy), note=digits.note or edition.book_note,
+               label=f"test accuracy of {checkpoint_path.name}")
 
 
 def format_arguments(arguments):
@@ -315,7 +325,8 @@ def tensorboard_imdb_convnet(run, edition, digits):
                note=note or "a third party's TF 2 run: ~0.87 at epoch 20", label="IMDB convnet: validation accuracy "
                f"after {len(history['val_accuracy'])} epochs")
     run.record("imdb_convnet.final_training_accuracy", history["accuracy"][-1],
-               note=note or "a third party's TF 2 run: 0.99 at epoch 20")
+               note=note or "a third party's TF 2 run: 0.99 at epoch 20", label="IMDB convnet: training accuracy "
+               f"after {len(history['accuracy'])} epochs")
 
     words = embedding_labels(run, IMDB_CONVNET_MAX_FEATURES)
     write_embedding_projector(log_dir, model.get_layer("embed").embeddings, words)
@@ -409,7 +420,8 @@ def tensorboard_mnist(run, edition, digits):
                       name="tensorboard_mnist", epochs=TENSORBOARD_MNIST_EPOCHS,
                       validation_data=array_dataset(*digits.validation, 1024),
                       callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir))])
-    run.record("tensorboard_mnist.final_validation_accuracy", history["val_accuracy"][-1], note=digits.note)
+    run.record("tensorboard_mnist.final_validation_accuracy", history["val_accuracy"][-1], note=digits.note,
+               label=f"validation accuracy after {len(history['val_accuracy'])} epochs")
     print(f"See the curves with:\n    tensorboard --logdir {log_dir}")
     run.record("tensorboard_command", f"tensorboard --logdir {log_dir}")
 

@@ -337,6 +337,7 @@ def working_with_keras_2nd_edition(run):
     run.record("gradient_tape_loop.validation_accuracy", results["val_accuracy"][-1], note=mnist.book_note,
                label=f"GradientTape loop: validation accuracy after {len(results['val_accuracy'])} epochs")
     run.record("gradient_tape_loop.test_accuracy", evaluate_accuracy(model, test),
+               label="GradientTape loop: test accuracy",
                note=mnist.book_note or "no figure in the book; a third party's TF 2 run: ~0.97")
 
     # 7.4.4: the same step as a train_step override, so that fit() runs it; with the book's custom metric.
@@ -352,6 +353,7 @@ def working_with_keras_2nd_edition(run):
     run.record("train_step_override.validation_rmse", history["val_rmse"][-1],
                label="train_step override: the custom RootMeanSquaredError metric on the validation digits")
     run.record("train_step_override.test_accuracy", evaluate_accuracy(model, test),
+               label="train_step override: test accuracy",
                note=mnist.book_note or "no figure in the book; a third party's TF 2 run: ~0.97")
 
 
@@ -484,8 +486,8 @@ def train_with_gradient_tape(run, model, train, validation, epochs, batch_size):
 
     state = GradientTapeLoopState(run, run.path("gradient_tape_loop"))
     history = state.restore(model, optimizer)
-    start = time.time()
-    for epoch in range(len(history["loss"]), epochs):
+    start, start_epoch = time.time(), len(history["loss"])
+    for epoch in range(start_epoch, epochs):
         try:
             loss, train_accuracy = measure(train_step, training_dataset)
         except KeyboardInterrupt:
@@ -499,10 +501,12 @@ def train_with_gradient_tape(run, model, train, validation, epochs, batch_size):
         print(f"Results at the end of epoch {epoch + 1}: loss {loss:.4f}, sparse_categorical_accuracy "
               f"{train_accuracy:.4f}; evaluation: val_loss {val_loss:.4f}, val_accuracy {val_accuracy:.4f} "
               f"({time.time() - start:.1f} s)", flush=True)
-    run.record_training("gradient_tape_loop", {
-        "optimizer": type(optimizer).__name__, "learning_rate": float(optimizer.learning_rate),
-        "loss": "sparse_categorical_crossentropy", "book_epochs": MNIST_EPOCHS, "epochs": epochs,
-        "batch_size": batch_size, "epochs_done": len(history["loss"])})
+    facts = {"optimizer": type(optimizer).__name__, "learning_rate": float(optimizer.learning_rate),
+             "loss": "sparse_categorical_crossentropy", "book_epochs": MNIST_EPOCHS, "epochs": epochs,
+             "batch_size": batch_size, "epochs_done": len(history["loss"])}
+    if epochs > start_epoch:
+        facts["seconds_per_epoch"] = round((time.time() - start) / (epochs - start_epoch), 2)
+    run.record_training("gradient_tape_loop", facts)
     return history
 
 

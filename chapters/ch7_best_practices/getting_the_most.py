@@ -23,7 +23,7 @@ import numpy as np
 
 from chapters.ch7_best_practices import CHAPTER
 from chapters.cli import positive_int
-from chapters.runs import save_json
+from chapters.runs import save_json, save_npz
 from datasets.arrays import array_dataset
 from datasets.imdb import load_imdb, multi_hot_dataset
 from datasets.mnist import QUICK_SUBSET, load_mnist
@@ -342,6 +342,7 @@ def ensemble(run):
         predictions.append(model.predict(test, verbose=0)[:, 0])
         accuracies.append(accuracy(predictions[-1], test_labels))
         print(f"member {member}: test accuracy {accuracies[-1]:.4f}")
+    save_npz(run.path("ensemble_predictions.npz"), members=np.array(predictions), labels=test_labels)
     average = average_predictions(predictions)
     ensemble_accuracy = accuracy(average, test_labels)
     best_single = max(accuracies)
