@@ -300,6 +300,8 @@ def quick_7_2(tmp_path_factory, data):
 def test_7_2_trains_with_the_books_recipes(quick_7_2):
     training = training_of(quick_7_2, "7.2")
     assert training["early_stopping"]["early_stopping"] == {"monitor": "accuracy", "patience": 1}
+    assert (training["early_stopping"]["optimizer"], training["early_stopping"]["loss"]) == (
+        "RMSprop", "sparse_categorical_crossentropy")
     assert (training["early_stopping"]["book_epochs"], training["early_stopping"]["batch_size"]) == (10, 32)
     assert (training["plateau"]["book_epochs"], training["plateau"]["learning_rate"]) == (20, pytest.approx(1e-3))
     convnet = training["imdb_convnet"]
@@ -366,6 +368,18 @@ def test_the_second_editions_loss_history_plots_each_epoch(tmp_path):
     assert sorted(p.name for p in run.path("loss_history").glob("plot_*")) == [
         "plot_at_epoch_1.png", "plot_at_epoch_2.png"]
     assert training_of(run.output_base, "7.2")["loss_history"]["book_epochs"] == 10
+
+
+def test_the_second_editions_tensorboard_watches_get_mnist_model_every_epoch(tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    run = make_run(tmp_path, section="7.2", epochs=2, edition=2)
+    s7_2.tensorboard_mnist(run, s7_2.SECOND_EDITION, worsening_digits())
+    facts = training_of(run.output_base, "7.2")["tensorboard_mnist"]
+    assert (facts["book_epochs"], facts["epochs_done"], facts["loss"]) == (10, 2, "sparse_categorical_crossentropy")
+    events = event_accumulator.EventAccumulator(str(run.path("tensorboard/validation")))
+    events.Reload()
+    assert [event.step for event in events.Tensors("epoch_accuracy")] == [0, 1]
 
 
 # --- 7.3's recipes, the tuner and the ensemble -------------------------------------------------------------

@@ -126,11 +126,11 @@ class Digits:
     note: str  # "" for the full MNIST
 
 
-def compiled_mnist_model(run, edition):
+def compiled_mnist_model(run, edition, **compile_overrides):
     keras.backend.clear_session()
     model = edition.mnist_model()
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  **run.compile_settings("dense"))
+                  **{**run.compile_settings("dense"), **compile_overrides})
     return model
 
 
@@ -373,7 +373,8 @@ def write_embedding_projector(log_dir, embeddings, labels):
 def loss_history(run, edition, digits):
     """The 2nd edition's LossHistory: the loss after every batch, plotted at the end of every epoch."""
     print("\n--- LossHistory: a plot of the per-batch loss after every epoch ---")
-    model = compiled_mnist_model(run, edition)
+    # Keras reports to callbacks once per steps_per_execution batches: one batch per call, to see every batch.
+    model = compiled_mnist_model(run, edition, steps_per_execution=1)
     plots = LossHistory(run.path("loss_history"))
     run.fit(model, array_dataset(*digits.train, run.batch_size(edition.batch_size), shuffle=True, seed=run.seed),
             name="loss_history", epochs=LOSS_HISTORY_EPOCHS, validation_data=array_dataset(*digits.validation, 1024),
@@ -385,8 +386,8 @@ def loss_history(run, edition, digits):
 class LossHistory(keras.callbacks.Callback):
     """Collects the loss Keras reports after each batch and saves its plot at the end of each epoch.
 
-    Keras reports to callbacks once per steps_per_execution batches (and the
-    running mean of the epoch so far), so a point is plotted at each report.
+    The loss Keras reports is the mean over the epoch's batches so far, as in
+    the book; it reports once per steps_per_execution batches.
     """
 
     def __init__(self, folder):
@@ -402,7 +403,7 @@ class LossHistory(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(self.batches, self.per_batch_losses, label="Training loss for each batch")
+        ax.plot(self.batches, self.per_batch_losses, ".-", markersize=2, label="Training loss for each batch")
         ax.set_xlabel(f"Batch (epoch {epoch + 1})")
         ax.set_ylabel("Loss")
         ax.legend()
