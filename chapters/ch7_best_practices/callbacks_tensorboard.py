@@ -15,6 +15,7 @@ configuration ourselves after training.
 """
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -149,27 +150,27 @@ def early_stopping_and_checkpoint(run, edition, digits):
     epochs = run.epochs(edition.epochs)
     if run.resumed and (folder / "history.json").exists():  # this short training finished before the interruption
         print(f"Kept from the interrupted run: {folder}")
-        history = json.loads((folder / "history.json").read_text())
-        stopped_early = len(history["loss"]) < epochs
+        history, seconds = json.loads((folder / "history.json").read_text()), None
     else:
         early_stopping = keras.callbacks.EarlyStopping(**edition.early_stopping)
         checkpoint = keras.callbacks.ModelCheckpoint(**{**edition.checkpoint, "filepath": checkpoint_path})
+        start = time.time()
         history = model.fit(array_dataset(*digits.train, run.batch_size(edition.batch_size), shuffle=True,
                                           seed=run.seed),
                             epochs=epochs, validation_data=array_dataset(*digits.validation, 1024),
                             callbacks=[early_stopping, checkpoint], shuffle=False, verbose=2).history
-        stopped_early = early_stopping.stopped_epoch > 0
+        seconds = round((time.time() - start) / len(history["loss"]), 2)
         save_json(folder / "history.json", history)
         run.mark_progress()
     run.record_training("early_stopping", {**optimizer_facts(model), "book_epochs": edition.epochs, "epochs": epochs,
                                            "batch_size": run.batch_size(edition.batch_size),
-                                           "early_stopping": edition.early_stopping,
-                                           "checkpoint": edition.checkpoint, "epochs_done": len(history["loss"])})
+                                           "early_stopping": edition.early_stopping, "checkpoint": edition.checkpoint,
+                                           "epochs_done": len(history["loss"]), "seconds_per_epoch": seconds})
 
     # What the two callbacks did: how many epochs ran, and which epoch the checkpoint holds.
     epochs_run = len(history["loss"])
     run.record("early_stopping.epochs_run", epochs_run, note=f"of {epochs}; stopped early: "
-               f"{stopped_early} (monitor {edition.early_stopping['monitor']}, patience "
+               f"{epochs_run < epochs} (monitor {edition.early_stopping['monitor']}, patience "
                f"{edition.early_stopping['patience']})", label="epochs run before EarlyStopping")
     best_epoch = int(np.argmin(history["val_loss"])) + 1
     best = keras.models.load_model(checkpoint_path)
