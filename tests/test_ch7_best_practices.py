@@ -29,7 +29,7 @@ def synthetic_digits(n, seed=0):
     return images, labels
 
 
-def write_mnist(root, n_train=1100, n_test=200):
+def write_mnist(root, n_train=700, n_test=200):
     (root / "mnist").mkdir(parents=True, exist_ok=True)
     x_train, y_train = synthetic_digits(n_train, seed=1)
     x_test, y_test = synthetic_digits(n_test, seed=2)
@@ -277,7 +277,7 @@ def test_early_stopping_stops_and_the_checkpoint_is_the_best_epoch(tmp_path):
 
 
 def test_the_learning_rate_drops_tenfold_10_epochs_after_the_best_one_and_activations_are_saved(tmp_path):
-    run = make_run(tmp_path, section="7.2", epochs=13)
+    run = make_run(tmp_path, section="7.2", epochs=12)
     keras.utils.set_random_seed(0)
     s7_2.plateau_and_activations(run, s7_2.FIRST_EDITION, worsening_digits())
     results = results_of(run.output_base, "7.2")
@@ -285,8 +285,8 @@ def test_the_learning_rate_drops_tenfold_10_epochs_after_the_best_one_and_activa
     assert results["plateau.learning_rate_drops_after_epochs"]["value"] == [best + 10]
     rates = results["plateau.learning_rates"]["value"]
     assert rates[:best + 9] == [pytest.approx(1e-3)] * (best + 9) and rates[best + 9] == pytest.approx(1e-4)
-    assert results["plateau.activation_files"]["value"] == 13
-    with np.load(run.path("plateau/activations/activations_at_epoch_13.npz")) as saved:
+    assert results["plateau.activation_files"]["value"] == 12
+    with np.load(run.path("plateau/activations/activations_at_epoch_12.npz")) as saved:
         assert [saved[name].shape for name in saved.files] == [(1, 512), (1, 10)]
     assert run.path("plateau.png").stat().st_size > 10_000
 
@@ -348,6 +348,22 @@ def test_7_2_tensorboards_projector_reads_the_trained_embedding_with_a_word_per_
     words = (folder / "tensorboard" / "metadata.tsv").read_text().splitlines()
     assert len(words) == tensor.shape[0] == 2000 and words[:3] == ["<padding>", "<start>", "<out of vocabulary>"]
     assert words[4] == "word1"  # the synthetic word index: "word<i>" has rank i, so index i + 3
+
+
+def test_keras_3s_own_embeddings_freq_writes_nothing_the_projector_can_read(tmp_path):
+    """Why 7.2 writes the projector's files itself: Keras 3 saves .weights.h5 files, not a TensorFlow checkpoint."""
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.projector.projector_plugin import ProjectorPlugin
+
+    model = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(20, 4, name="embed"),
+                              keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    x, y = np.random.default_rng(0).integers(0, 20, (16, 5)), np.zeros(16)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.TensorBoard(str(tmp_path), embeddings_freq=1)])
+    assert (tmp_path / "projector_config.pbtxt").exists() and list(tmp_path.glob("train/*.weights.h5"))
+    plugin = ProjectorPlugin(base_plugin.TBContext(logdir=str(tmp_path), data_provider=None))
+    plugin._update_configs()
+    assert plugin._configs == {}  # no checkpoint found: the projector shows nothing
 
 
 def test_7_2_saves_the_best_checkpoint_and_the_activations_of_each_epoch(quick_7_2):
@@ -455,7 +471,7 @@ def test_7_3_searches_two_trials_inside_the_run_folder_and_names_the_winner(quic
     assert gain == pytest.approx(best["val_accuracy"] - worst["val_accuracy"], abs=1e-4) and gain >= 0
     folder = run_folders(out, "7.3")[-1]
     assert sorted(p.name for p in (folder / "tuner" / "mnist").glob("trial_*")) == ["trial_0", "trial_1"]
-    assert sorted(p.name for p in quick_7_3.iterdir()) == ["keras_home", "out"]  # nothing in the working folder
+    assert {p.name for p in quick_7_3.iterdir()} <= {"keras_home", "out"}  # nothing in the working folder
     retrained = training_of(out, "7.3")
     assert retrained["best_model_1_best_epoch"]["book_epochs"] == 100
     assert "best_model_2_best_epoch" not in retrained and 0 < results["search.best_model_1.test_accuracy"]["value"]
@@ -480,7 +496,8 @@ def test_7_3_compares_the_convnets_and_trains_the_ensemble(quick_7_3):
     assert results["ensemble.test_accuracy"]["value"] == pytest.approx(
         np.mean((members.mean(axis=0) > 0.5) == labels))
     accuracies = results["ensemble.member_test_accuracies"]["value"]
-    assert len(accuracies) == 2 and results["ensemble.best_single_test_accuracy"]["value"] == max(accuracies)
+    assert len(accuracies) == 2
+    assert results["ensemble.best_single_test_accuracy"]["value"] == pytest.approx(max(accuracies), abs=1e-4)
     assert results["ensemble.gain_over_best_single"]["value"] == pytest.approx(
         results["ensemble.test_accuracy"]["value"] - max(accuracies), abs=1e-4)
 
