@@ -40,6 +40,7 @@ def character_lstm_1st_edition(maxlen=60, num_chars=57):
 TRANSFORMER_GENERATOR_BOOK_PARAMS = [0, 3_865_600, 2_104_576, 3_855_000]
 
 
+@keras.saving.register_keras_serializable(package="dlwp")
 class PositionalEmbedding(layers.Layer):
     """Token embedding + a learned embedding of each position; token 0 (padding) is masked."""
 
@@ -69,12 +70,15 @@ class PositionalEmbedding(layers.Layer):
                 "output_dim": self.output_dim}
 
 
+@keras.saving.register_keras_serializable(package="dlwp")
 class TransformerDecoder(layers.Layer):
     """The book's decoder block: causal self-attention, attention over the encoder's outputs, a dense projection.
 
     Each of the three sub-blocks has a residual connection and layer
     normalisation. In text generation the "encoder outputs" are the inputs
-    themselves (`decoder(x, x)`), as in the book.
+    themselves (`decoder(x, x)`), as in the book; as in the book, the second
+    attention combines the padding mask with the causal mask, so that no
+    position sees the tokens after it through either attention.
     """
 
     def __init__(self, embed_dim, dense_dim, num_heads, **kwargs):
@@ -88,13 +92,13 @@ class TransformerDecoder(layers.Layer):
         self.layernorm_3 = layers.LayerNormalization()
         self.supports_masking = True  # Keras 3 would otherwise drop the padding mask with a warning
 
-    def build(self, input_shape, encoder_shape=None):
-        encoder_shape = encoder_shape or input_shape
-        self.attention_1.build(input_shape, input_shape, input_shape)
-        self.attention_2.build(input_shape, encoder_shape, encoder_shape)
-        self.dense_proj.build(input_shape)
+    def build(self, inputs_shape, encoder_outputs_shape=None):
+        encoder_outputs_shape = encoder_outputs_shape or inputs_shape
+        self.attention_1.build(inputs_shape, inputs_shape, inputs_shape)
+        self.attention_2.build(inputs_shape, encoder_outputs_shape, encoder_outputs_shape)
+        self.dense_proj.build(inputs_shape)
         for norm in (self.layernorm_1, self.layernorm_2, self.layernorm_3):
-            norm.build(input_shape)
+            norm.build(inputs_shape)
         self.built = True
 
     def call(self, inputs, encoder_outputs, mask=None):
@@ -102,12 +106,12 @@ class TransformerDecoder(layers.Layer):
         attention_output_1 = self.attention_1(query=inputs, value=inputs, key=inputs, use_causal_mask=True)
         attention_output_1 = self.layernorm_1(inputs + attention_output_1)
         attention_output_2 = self.attention_2(query=attention_output_1, value=encoder_outputs, key=encoder_outputs,
-                                              attention_mask=padding_mask)
+                                              attention_mask=padding_mask, use_causal_mask=True)
         attention_output_2 = self.layernorm_2(attention_output_1 + attention_output_2)
         return self.layernorm_3(attention_output_2 + self.dense_proj(attention_output_2))
 
-    def compute_output_shape(self, input_shape, encoder_shape=None):
-        return input_shape
+    def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
+        return inputs_shape
 
     def get_config(self):
         return {**super().get_config(), "embed_dim": self.embed_dim, "dense_dim": self.dense_dim,

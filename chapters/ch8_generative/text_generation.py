@@ -11,6 +11,10 @@ more invented words).
 The one-hot tensors are never built whole (the book's x is 200,278 x 60 x 57
 booleans): the text is kept as character indices, and each batch of windows is
 gathered and one-hot encoded in the input pipeline.
+
+2nd edition (12.1): a word-level Transformer decoder learns to continue IMDB
+reviews (100 tokens, a vocabulary of 15,000), and after every epoch continues
+"This movie" at five temperatures.
 """
 
 import time
@@ -24,9 +28,15 @@ import tensorflow as tf
 from chapters.ch8_generative import CHAPTER
 from chapters.figures import save_figure
 from chapters.runs import atomic_write
+from datasets.aclimdb import find_aclimdb
 from datasets.arrays import without_autotuning
 from datasets.nietzsche import load_nietzsche
-from models.text_generation import CHARACTER_LSTM_BOOK_PARAMS, character_lstm_1st_edition
+from models.text_generation import (
+    CHARACTER_LSTM_BOOK_PARAMS,
+    TRANSFORMER_GENERATOR_BOOK_PARAMS,
+    character_lstm_1st_edition,
+    transformer_text_generator_2nd_edition,
+)
 
 # The 1st edition's numbers.
 MAXLEN = 60  # characters per sample
@@ -45,6 +55,16 @@ BOOK_LOSSES = [1.9895, 1.6382, 1.5460, 1.4973, 1.4682, 1.4466, 1.4282, 1.4150, 1
                1.3371, 1.3126, 1.3076, 1.3073, 1.3052, 1.3068, 1.3025, 1.3048, 1.3035, 1.3031,
                1.3079, 1.3046, 1.3120, 1.3014, 1.3026, 1.5978, 4.7329, 12.5951, 14.5726]
 QUICK_CHARACTERS, QUICK_GENERATED_CHARACTERS = 6_000, 40  # --quick: the start of the text, short samples
+
+# The 2nd edition's numbers.
+SEQUENCE_LENGTH, VOCAB_SIZE = 100, 15_000  # tokens per review, words in the vocabulary
+EMBED_DIM, LATENT_DIM, NUM_HEADS = 256, 2_048, 2
+TEXT_BATCH_SIZE = 256
+EPOCHS_2ND_EDITION = 200
+PROMPT, GENERATE_LENGTH = "This movie", 50
+TEMPERATURES_2ND_EDITION = (0.2, 0.5, 0.7, 1.0, 1.5)
+BOOK_REVIEWS = 100_000  # the whole archive: train/{pos,neg,unsup} and test/{pos,neg}
+QUICK_TEXT_BATCHES, QUICK_GENERATE_LENGTH = 2, 5  # --quick: 2 batches of reviews, 5 words per sample
 
 
 @CHAPTER.section("8.1", "Text generation with an LSTM",
@@ -236,4 +256,84 @@ def plot_losses_beside_the_book(losses, path):
     return save_figure(fig, path)
 
 
-EDITIONS = {1: character_lstm_text_generation}
+# ---------------------------------------------------------------------------
+# 2nd edition: a Transformer that continues IMDB reviews
+# ---------------------------------------------------------------------------
+
+def transformer_text_generation(run):
+    """The 2nd edition: a Transformer decoder on the raw IMDB reviews."""
+    # The model: positional embedding of 100 tokens, one Transformer decoder block, a softmax over 15,000 words.
+    model = transformer_text_generator_2nd_edition(SEQUENCE_LENGTH, VOCAB_SIZE, EMBED_DIM, LATENT_DIM, NUM_HEADS)
+    run.check_against_book(model, TRANSFORMER_GENERATOR_BOOK_PARAMS, "DLwP 2e 12.1, the Transformer text generator")
+    if run.summary_only:
+        return
+
+    # The data: every review file of aclImdb/ (the book reads the whole archive, train/unsup included),
+    # "<br />" turned into spaces, cut to 100 tokens; the targets are the inputs shifted by one token.
+    root = find_aclimdb(run.data_dir)
+    reviews = keras.utils.text_dataset_from_directory(root, label_mode=None, batch_size=run.batch_size(
+        TEXT_BATCH_SIZE), seed=run.seed)
+    count = sum(1 for folder in root.iterdir() if folder.is_dir() for _ in folder.rglob("*.txt"))
+    missing = "" if (root / "train" / "unsup").is_dir() else (
+        f"train/unsup/ (50,000 unlabelled reviews) is missing in {root}: trained on the {count:,} reviews there")
+    run.record("reviews", count, book=BOOK_REVIEWS, note=missing)
+    reviews = reviews.map(lambda text: tf.strings.regex_replace(text, "<br />", " "))
+    if run.quick:
+        reviews = reviews.take(QUICK_TEXT_BATCHES)
+    text_vectorization = keras.layers.TextVectorization(max_tokens=VOCAB_SIZE, output_mode="int",
+                                                        output_sequence_length=SEQUENCE_LENGTH)
+    text_vectorization.adapt(reviews)
+    run.record("vocabulary_size", text_vectorization.vocabulary_size(), book=VOCAB_SIZE)
+
+    def prepare_lm_dataset(text_batch):
+        vectorized_sequences = text_vectorization(text_batch)
+        return vectorized_sequences[:, :-1], vectorized_sequences[:, 1:]
+
+    lm_dataset = reviews.map(prepare_lm_dataset, num_parallel_calls=2).prefetch(2)
+
+    # Compile and fit; after every epoch the callback continues the prompt at five temperatures.
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop", **run.compile_settings("dense"))
+    writer = GeneratedWords(run, text_vectorization, PROMPT, TEMPERATURES_2ND_EDITION,
+                            QUICK_GENERATE_LENGTH if run.quick else GENERATE_LENGTH)
+    history = run.fit(model, lm_dataset, name="transformer_text_generator", epochs=EPOCHS_2ND_EDITION,
+                      callbacks=[writer])
+    run.record("final_loss", history["loss"][-1], label=f"loss after epoch {len(history['loss'])}",
+               note=missing or ("--quick" if run.quick else ""))
+    print(f"The generated texts are in {run.path('generated')}")
+
+
+class GeneratedWords(keras.callbacks.Callback):
+    """After every epoch: the prompt continued word by word at each temperature, to a file.
+
+    The book reads the prediction at position i for the i-th new word, which
+    lags behind the end of the sentence by the prompt's length minus one; we
+    read the prediction after the sentence's last token.
+    """
+
+    def __init__(self, run, text_vectorization, prompt, temperatures, length):
+        super().__init__()
+        self.run, self.text_vectorization, self.prompt = run, text_vectorization, prompt
+        self.temperatures, self.length = temperatures, length
+        self.tokens_index = dict(enumerate(text_vectorization.get_vocabulary()))
+
+    def continue_prompt(self, temperature, rng):
+        sentence = self.prompt
+        for _ in range(self.length):
+            tokens = self.text_vectorization([sentence])
+            last = int(np.count_nonzero(np.asarray(tokens)[0])) - 1  # the sentence's last token
+            # Only the vocabulary's words (fewer than 15,000 when the texts are few, as with --quick).
+            predictions = np.asarray(self.model(tokens, training=False))[0, max(last, 0), :len(self.tokens_index)]
+            sentence += " " + self.tokens_index[sample(predictions, temperature, rng)]
+        return sentence
+
+    def on_epoch_end(self, epoch, logs=None):
+        rng = np.random.default_rng([self.run.seed, epoch])
+        lines = [f"epoch {epoch + 1}, loss {(logs or {}).get('loss', float('nan')):.4f}"]
+        for temperature in self.temperatures:
+            lines += [f"== Generating with temperature {temperature}", self.continue_prompt(temperature, rng)]
+        report = "\n".join(lines) + "\n"
+        atomic_write(self.run.path(f"generated/epoch_{epoch + 1:03d}.txt"), report)
+        print(report, flush=True)
+
+
+EDITIONS = {1: character_lstm_text_generation, 2: transformer_text_generation}
