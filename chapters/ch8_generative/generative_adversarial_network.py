@@ -50,7 +50,7 @@ GRID_SIDE = 5  # a 5x5 grid of generated pictures every 100 steps, always from t
 MEASURED_DIGITS, CONFIDENT = 1_000, 0.9  # --images mnist: what the 5.1 convnet says of 1,000 generated digits
 BOOK_LOSSES = ("both hover around ln 2 = 0.69: d in [0.66, 1.51] (median 0.69), adversarial in [0.51, 1.14] "
                "(median 0.76)")
-QUICK_IMAGES = 200  # --quick: real pictures to draw batches from
+QUICK_IMAGES, QUICK_MEASURED_DIGITS = 200, 100  # --quick: real pictures to draw batches from; digits to classify
 
 
 def cifar10_frogs(run):
@@ -238,7 +238,8 @@ def mnist_classifier(run):
 
 def measure_generated_digits(run, gan):
     classifier, source = mnist_classifier(run)
-    latent_points = np.random.default_rng(run.seed + 1).normal(size=(MEASURED_DIGITS, gan.latent_dim))
+    count = QUICK_MEASURED_DIGITS if run.quick else MEASURED_DIGITS
+    latent_points = np.random.default_rng(run.seed + 1).normal(size=(count, gan.latent_dim))
     digits = np.clip(gan.generator.predict(latent_points.astype("float32"), batch_size=100, verbose=0), 0, 1)
     probabilities = classifier.predict(digits, batch_size=250, verbose=0)
     confident = probabilities.max(axis=1) >= CONFIDENT
@@ -247,8 +248,8 @@ def measure_generated_digits(run, gan):
     run.record("classifier", source)
     run.record("share_classified_confidently", float(confident.mean()),
                label=f"generated digits the 5.1 convnet classifies with confidence >= {CONFIDENT}")
-    run.record("class_histogram", histogram.tolist(), label=f"classes of {MEASURED_DIGITS:,} generated digits (0-9)")
-    run.record("largest_class_share", float(histogram.max() / MEASURED_DIGITS),
+    run.record("class_histogram", histogram.tolist(), label=f"classes of {count:,} generated digits (0-9)")
+    run.record("largest_class_share", float(histogram.max() / count),
                note="0.1 for ten equal classes; near 1 when the GAN has collapsed onto one digit")
     path = plot_class_histogram(histogram, np.bincount(classes[confident], minlength=10),
                                 run.path("generated_digit_classes.png"))
