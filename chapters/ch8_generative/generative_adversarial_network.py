@@ -88,7 +88,7 @@ CHAPTER.option("--images", choices=list(IMAGES), default="frogs", defines_model=
                     "MNIST digits (the same recipe on 28x28x1, runs offline)")
 
 
-@CHAPTER.section("8.5", "Generative adversarial networks",
+@CHAPTER.section("8.5", "Introduction to generative adversarial networks",
                  "a DCGAN (generator 6,264,579, discriminator 790,913) on CIFAR-10 frogs, 10,000 steps of 20; "
                  "--images mnist: the same recipe on digits")
 def generative_adversarial_network(run):
