@@ -425,3 +425,24 @@ def test_the_picture_grid_places_25_pictures_and_clips_to_0_1():
     grid = gan_section.picture_grid(pictures, side=5, zoom=1)
     assert grid.shape == (10, 10, 3) and grid.dtype == np.uint8
     assert grid[0, 0, 0] == 0 and grid[0, 2, 0] == round(255 / 24) and grid[9, 9, 0] == 255
+
+
+def test_the_book_draws_cifar10_frogs_and_our_adaptation_mnist_digits():
+    frogs, digits = gan_section.IMAGES["frogs"], gan_section.IMAGES["mnist"]
+    assert frogs.shape == (32, 32, 3) and frogs.generator_params == gan.GAN_GENERATOR_1ST_EDITION_BOOK_PARAMS
+    assert frogs.discriminator_params == gan.GAN_DISCRIMINATOR_1ST_EDITION_BOOK_PARAMS
+    assert digits.shape == (28, 28, 1) and digits.generator_params == gan.GAN_GENERATOR_MNIST_PARAMS
+    assert (frogs.load, digits.load) == (gan_section.cifar10_frogs, gan_section.mnist_digits)
+
+
+def test_the_frogs_are_the_class_6_training_pictures_scaled_to_0_1(monkeypatch):
+    from types import SimpleNamespace
+
+    from datasets.cifar10 import Cifar10
+
+    pictures = np.stack([np.full((32, 32, 3), value, np.uint8) for value in (255, 10, 51, 0)])
+    fake = Cifar10(pictures, np.array([6, 1, 6, 3], np.uint8), pictures[:1], np.array([6], np.uint8), "synthetic")
+    monkeypatch.setattr(gan_section, "load_cifar10", lambda data_dir: fake)
+    frogs, _ = gan_section.cifar10_frogs(SimpleNamespace(data_dir=None))
+    assert frogs.dtype == np.float32 and frogs.shape == (2, 32, 32, 3)
+    np.testing.assert_allclose(frogs[:, 0, 0, 0], [1.0, 0.2])
