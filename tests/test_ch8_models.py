@@ -446,3 +446,32 @@ def test_the_frogs_are_the_class_6_training_pictures_scaled_to_0_1(monkeypatch):
     frogs, _ = gan_section.cifar10_frogs(SimpleNamespace(data_dir=None))
     assert frogs.dtype == np.float32 and frogs.shape == (2, 32, 32, 3)
     np.testing.assert_allclose(frogs[:, 0, 0, 0], [1.0, 0.2])
+
+
+def activations(model):
+    return [layer.activation.__name__ for layer in model.layers if hasattr(layer, "activation")]
+
+
+def test_the_vaes_use_relu_inside_and_a_sigmoid_for_the_pixels():
+    assert activations(vae.vae_encoder_1st_edition()) == ["relu"] * 5 + ["linear", "linear"]
+    assert activations(vae.vae_decoder_1st_edition()) == ["relu", "relu", "sigmoid"]
+    assert activations(vae.vae_encoder_2nd_edition()) == ["relu"] * 3 + ["linear", "linear"]
+    decoder = vae.vae_decoder_2nd_edition()
+    assert activations(decoder) == ["relu", "relu", "relu", "sigmoid"] and decoder.output_shape == (None, 28, 28, 1)
+    strides = [layer.strides for layer in vae.vae_encoder_1st_edition().layers if hasattr(layer, "strides")]
+    assert strides == [(1, 1), (2, 2), (1, 1), (1, 1)]
+
+
+def test_the_gan_ends_in_tanh_pictures_and_a_sigmoid_probability_with_leaky_relus_between():
+    generator, discriminator = gan.gan_generator_1st_edition(), gan.gan_discriminator_1st_edition()
+    assert activations(generator)[-1] == "tanh" and set(activations(generator)[:-1]) == {"linear"}
+    assert activations(discriminator) == ["linear"] * 4 + ["sigmoid"]
+    leaky = [layer for model in (generator, discriminator) for layer in model.layers
+             if isinstance(layer, keras.layers.LeakyReLU)]
+    assert len(leaky) == 9 and [layer.negative_slope for layer in leaky] == pytest.approx([0.3] * 9)
+    kernels = [layer.kernel_size for layer in generator.layers if hasattr(layer, "kernel_size")]
+    assert kernels == [(5, 5), (4, 4), (5, 5), (5, 5), (7, 7)]
+
+
+def test_the_character_lstm_ends_in_a_softmax_over_the_characters():
+    assert activations(text_generation.character_lstm_1st_edition()) == ["tanh", "softmax"]
