@@ -83,7 +83,8 @@ IMAGES = {
                     "DLwP 1e 8.5's recipe on 28x28x1 digits (our arithmetic, not a table of the book)", mnist_digits),
 }
 
-CHAPTER.option("--images", choices=list(IMAGES), default="frogs", defines_model=True,
+DEFAULT_IMAGES = "frogs"
+CHAPTER.option("--images", choices=list(IMAGES), defines_model=True,
                help="8.5: what the GAN learns to draw: the book's CIFAR-10 frogs (default; needs CIFAR-10), or "
                     "MNIST digits (the same recipe on 28x28x1, runs offline)")
 
@@ -92,7 +93,7 @@ CHAPTER.option("--images", choices=list(IMAGES), default="frogs", defines_model=
                  "a DCGAN (generator 6,264,579, discriminator 790,913) on CIFAR-10 frogs, 10,000 steps of 20; "
                  "--images mnist: the same recipe on digits")
 def generative_adversarial_network(run):
-    images = IMAGES[run.options.images]
+    images = IMAGES[run.options.images or DEFAULT_IMAGES]
     height, width, channels = images.shape
 
     # The two networks, checked layer by layer.
@@ -136,7 +137,7 @@ def generative_adversarial_network(run):
     save_png(real, run.path("real_grid.png"), f"real {images.title}")
 
     # --images mnist: what do the generated digits look like to a trained digit classifier?
-    if run.options.images == "mnist":
+    if images is IMAGES["mnist"]:
         measure_generated_digits(run, gan)
 
 
