@@ -27,15 +27,34 @@ def run_cli(module, *args, cwd, env=None, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_main(chapter, argv, capsys):
-    """`chapter.main(argv)` in this process (no second TensorFlow start-up): (exit code, stdout, stderr)."""
-    try:
-        chapter.main([str(a) for a in argv])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def run_in_process(chapter, argv, cwd=None, env=None):
+    """`chapter.main(argv)` in this process, as run_cli runs it but with no second TensorFlow start-up.
+
+    Returns (exit code, stdout, stderr). Offline as run_cli (no $DLWP_DATA_DIR, no download attempts); from
+    `cwd` with its own Keras home when given; `env` sets more variables. Captures the output itself, so it
+    also serves module-scoped fixtures (capsys is per test).
+    """
+    import contextlib
+    import io
+
+    import pytest
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DLWP_DATA_DIR", raising=False)
+        patch.setenv("DLWP_OFFLINE", "1")
+        if cwd is not None:
+            patch.chdir(cwd)
+            patch.setenv("KERAS_HOME", str(Path(cwd) / "keras_home"))
+        for name, value in (env or {}).items():
+            patch.setenv(name, str(value))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                chapter.main([str(a) for a in argv])
+                code = 0
+            except SystemExit as e:
+                code = e.code
+    return code, out.getvalue(), err.getvalue()
 
 
 def run_folders(output_dir, section):
@@ -213,34 +232,6 @@ def fingerprint(root):
     """Every file under root with its bytes' hash and mtime: to show nothing was changed."""
     return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(Path(root).rglob("*")) if p.is_file()}
-
-def main_in_process(chapter, argv, env=None):
-    """chapter.main(argv) in this process, as a user's command line: (exit code, stdout, stderr).
-
-    For module-scoped fixtures (capsys is per test): prints are captured here, and the
-    environment variables in `env` are set for the call and restored after it.
-    """
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    saved = {name: os.environ.get(name) for name in (env or {})}
-    os.environ.update(env or {})
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                chapter.main([str(a) for a in argv])
-                code = 0
-            except SystemExit as e:
-                code = e.code
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    return code, out.getvalue(), err.getvalue()
-
 
 # --- chapter 6: text and sequences ------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from chapters.ch2_building_blocks import gradients as s2_4
 from chapters.ch2_building_blocks import tensor_operations as s2_3
 from datasets.mnist import QUICK_SUBSET
 from models.first_network import FIRST_NETWORK_BOOK_PARAMS, first_network, first_network_workshop
-from tests.helpers import layer_params, results_of, run_cli, run_main, training_of
+from tests.helpers import layer_params, results_of, run_cli, run_in_process, training_of
 
 MODULE = "chapters.ch2_building_blocks"
 
@@ -212,17 +212,17 @@ def test_workshop_variant_reads_a_full_npz_from_the_data_dir_and_honours_epochs(
     assert "workshop_test_accuracy" in results_of(tmp_path / "out")
 
 
-def test_summary_only_checks_the_model_and_trains_nothing(tmp_path, capsys):
-    code, out, err = run_main(CHAPTER, ["2.1", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out"],
-                                    capsys)
+def test_summary_only_checks_the_model_and_trains_nothing(tmp_path):
+    code, out, err = run_in_process(CHAPTER, ["2.1", "--summary-only", "--edition", "2",
+                                                "--output-dir", tmp_path / "out"])
     assert code == 0, err
     assert results_of(tmp_path / "out")["book_check.first_network"]["value"] == "MATCH"
     assert training_of(tmp_path / "out") == {} and "MNIST:" not in out
 
 
-def test_a_missing_data_dir_is_one_line(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["2.1", "--data-dir", tmp_path / "missing", "--output-dir", tmp_path / "out"],
-                            capsys)
+def test_a_missing_data_dir_is_one_line(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["2.1", "--data-dir", tmp_path / "missing",
+                                            "--output-dir", tmp_path / "out"])
     assert code == 2 and err == f"error: --data-dir {tmp_path / 'missing'}: no such folder\n"
 
 

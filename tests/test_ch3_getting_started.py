@@ -8,7 +8,7 @@ from chapters.ch3_getting_started import CHAPTER
 from chapters.ch3_getting_started import boston_housing as s3_7
 from chapters.ch3_getting_started import imdb_reviews as s3_5
 from chapters.ch3_getting_started import reuters_newswires as s3_6
-from tests.helpers import results_of, run_cli, run_main, training_of, write_word_sequence_data
+from tests.helpers import results_of, run_cli, run_in_process, training_of, write_word_sequence_data
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_boston_reads_the_fold_mae_at_epoch_100_and_quick_keeps_100_houses():
 
 # --- one quick run of the whole chapter -------------------------------------------------------------
 
-def test_summary_only_matches_the_book_for_every_network(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["all", "--summary-only", "--output-dir", tmp_path / "out"], capsys)
+def test_summary_only_matches_the_book_for_every_network(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["all", "--summary-only", "--output-dir", tmp_path / "out"])
     assert code == 0, err
     checks = {key: entry["value"] for section in ("3.5", "3.6", "3.7")
               for key, entry in results_of(tmp_path / "out", section).items() if key.startswith("book_check.")}
@@ -107,24 +107,24 @@ def test_imdb_writes_the_validation_curves(quick_run):
 
 # --- errors and interruptions ----------------------------------------------------------------------
 
-def test_missing_imdb_is_one_line_naming_the_download(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["3.5", "--quick", "--output-dir", tmp_path / "out"], capsys)
+def test_missing_imdb_is_one_line_naming_the_download(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["3.5", "--quick", "--output-dir", tmp_path / "out"])
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: IMDB: imdb.npz not found") and "storage.googleapis.com" in err
 
 
-def test_an_imdb_file_without_reviews_is_one_line(tmp_path, capsys):
+def test_an_imdb_file_without_reviews_is_one_line(tmp_path):
     (tmp_path / "data" / "imdb").mkdir(parents=True)
     empty = np.empty(0, dtype=object)
     np.savez(tmp_path / "data" / "imdb" / "imdb.npz", x_train=empty, y_train=empty, x_test=empty, y_test=empty)
     (tmp_path / "data" / "imdb" / "imdb_word_index.json").write_text("{}")
-    code, _, err = run_main(CHAPTER, ["3.5", "--data-dir", tmp_path / "data", "--output-dir", tmp_path / "out"], capsys)
+    code, _, err = run_in_process(CHAPTER, ["3.5", "--data-dir", tmp_path / "data", "--output-dir", tmp_path / "out"])
     assert code == 2 and "0 training and 0 test reviews; the file is damaged" in err and err.count("\n") == 1
 
 
-def test_boston_offline_uses_the_announced_mlxtend_copy(tmp_path, capsys):
-    code, out, err = run_main(CHAPTER, ["3.7", "--quick", "--kfold-epochs", "2", "--folds", "2", "--final-runs", "2",
-                                     "--output-dir", tmp_path / "out"], capsys)
+def test_boston_offline_uses_the_announced_mlxtend_copy(tmp_path):
+    code, out, err = run_in_process(CHAPTER, ["3.7", "--quick", "--kfold-epochs", "2", "--folds", "2",
+                                              "--final-runs", "2", "--output-dir", tmp_path / "out"])
     assert code == 0, err
     assert "OFFLINE" in out and "mlxtend" in out and "404 training and 102 test samples" in out
     results = results_of(tmp_path / "out")
@@ -133,13 +133,13 @@ def test_boston_offline_uses_the_announced_mlxtend_copy(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("folds", ["1", "51", "500"])
-def test_boston_refuses_a_number_of_folds_the_data_cannot_make(tmp_path, capsys, folds):
-    code, _, err = run_main(CHAPTER, ["3.7", "--quick", "--folds", folds, "--output-dir", tmp_path / "out"], capsys)
+def test_boston_refuses_a_number_of_folds_the_data_cannot_make(tmp_path, folds):
+    code, _, err = run_in_process(CHAPTER, ["3.7", "--quick", "--folds", folds, "--output-dir", tmp_path / "out"])
     assert code == 2 and err.startswith(f"error: --folds {folds}: K-fold validation needs 2 folds or more")
     assert err.count("\n") == 1
 
 
-def test_boston_keeps_finished_folds_on_ctrl_c_and_resumes_after_them(tmp_path, capsys, monkeypatch):
+def test_boston_keeps_finished_folds_on_ctrl_c_and_resumes_after_them(tmp_path, monkeypatch):
     calls = []
     original = s3_7.train_boston_network
 
@@ -151,14 +151,14 @@ def test_boston_keeps_finished_folds_on_ctrl_c_and_resumes_after_them(tmp_path, 
 
     monkeypatch.setattr(s3_7, "train_boston_network", interrupted_in_fold_3)
     argv = ["3.7", "--quick", "--kfold-epochs", "2", "--final-runs", "1", "--output-dir", tmp_path / "out"]
-    code, _, err = run_main(CHAPTER, argv, capsys)
+    code, _, err = run_in_process(CHAPTER, argv)
     assert code == 130 and "interrupted: K-fold validation stopped in fold 3 of 4" in err and "--resume" in err
     assert len(list((tmp_path / "out").glob("3.7-*/kfold/fold_*.json"))) == 2
 
     monkeypatch.setattr(s3_7, "train_boston_network", original)
     resumed = []
     monkeypatch.setattr(s3_7, "train_boston_network", lambda *a, **k: resumed.append(1) or original(*a, **k))
-    code, out, err = run_main(CHAPTER, [*argv, "--resume"], capsys)
+    code, out, err = run_in_process(CHAPTER, [*argv, "--resume"])
     assert code == 0, err
     assert out.count("kept from the interrupted run") == 2 and len(resumed) == 2 + 1  # folds 3, 4 and 1 final model
     assert len(results_of(tmp_path / "out")["validation_mae_per_fold"]["value"]) == 4

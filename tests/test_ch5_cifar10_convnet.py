@@ -10,7 +10,7 @@ from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets import cifar10_convnet as s5_1c
 from datasets.cifar10 import FOLDER
 from models import convnets
-from tests.helpers import layer_params, main_in_process, run_folders
+from tests.helpers import layer_params, run_folders, run_in_process
 from tests.test_datasets_cifar10 import write_cifar_folder
 
 
@@ -64,11 +64,10 @@ def quick_runs(tmp_path_factory):
     """5.1c --quick with both recipes on small files in the CIFAR-10 batch format; and a run without the data."""
     tmp_path = tmp_path_factory.mktemp("ch5_1c")
     write_cifar_folder(tmp_path / "data" / "cifar10" / FOLDER, per_batch=40)
-    environment = {"KERAS_HOME": str(tmp_path / "keras_home"), "DLWP_OFFLINE": "1"}
-    runs = {recipe: main_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, "--data-dir", tmp_path / "data",
-                                              "--output-dir", tmp_path / recipe], environment)
+    runs = {recipe: run_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, "--data-dir", tmp_path / "data",
+                                              "--output-dir", tmp_path / recipe], cwd=tmp_path)
             for recipe in ("workshop", "keras")}
-    runs["no data"] = main_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], environment)
+    runs["no data"] = run_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], cwd=tmp_path)
     return tmp_path, runs
 
 

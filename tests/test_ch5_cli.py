@@ -1,6 +1,7 @@
 """Chapter 5 from the command line, as a student runs it: --quick runs, the book check, --resume, missing data."""
 
 import json
+import shutil
 
 import pytest
 
@@ -8,9 +9,8 @@ from chapters.ch5_convnets import CHAPTER
 from tests.helpers import (
     make_split_folder,
     results_of,
-    run_cli,
     run_folders,
-    run_main,
+    run_in_process,
     synthetic_glyphs,
     training_of,
     write_cdb,
@@ -20,8 +20,8 @@ from tests.helpers import (
 MODULE = "chapters.ch5_convnets"
 
 
-def test_summary_only_matches_the_book_for_every_model(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["all", "--summary-only", "--output-dir", tmp_path / "out"], capsys)
+def test_summary_only_matches_the_book_for_every_model(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["all", "--summary-only", "--output-dir", tmp_path / "out"])
     assert code == 0, err
     checks = {key: entry["value"] for section in ("5.1", "5.1h", "5.2")
               for key, entry in results_of(tmp_path / "out", section).items() if key.startswith("book_check.")}
@@ -30,9 +30,9 @@ def test_summary_only_matches_the_book_for_every_model(tmp_path, capsys):
     assert results_of(tmp_path / "out", "5.1")["output_shapes_match_the_book"]["value"] is True
 
 
-def test_summary_only_of_the_second_edition_checks_its_models(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["all", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out"],
-                                  capsys)
+def test_summary_only_of_the_second_edition_checks_its_models(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["all", "--summary-only", "--edition", "2",
+                                            "--output-dir", tmp_path / "out"])
     assert code == 0, err
     first = results_of(tmp_path / "out", "5.1")
     assert first["book_check.mnist_convnet_2nd_edition"]["value"] == "MATCH"
@@ -43,9 +43,9 @@ def test_summary_only_of_the_second_edition_checks_its_models(tmp_path, capsys):
 
 
 def test_mnist_convnet_quick_trains_the_books_recipe_then_5_1f_draws_its_filters(tmp_path):
-    result = run_cli(MODULE, "5.1", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "MNIST OFFLINE SAMPLE" in result.stdout
+    code, out, err = run_in_process(CHAPTER, ["5.1", "--quick", "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    assert "MNIST OFFLINE SAMPLE" in out
     facts = training_of(tmp_path / "out", "5.1")["mnist_convnet"]
     assert (facts["optimizer"], facts["learning_rate"], facts["loss"]) == (
         "RMSprop", pytest.approx(1e-3), "categorical_crossentropy")
@@ -53,9 +53,9 @@ def test_mnist_convnet_quick_trains_the_books_recipe_then_5_1f_draws_its_filters
     accuracy = results_of(tmp_path / "out", "5.1")["test_accuracy"]
     assert 0.5 < accuracy["value"] <= 1 and accuracy["book"] == 0.991
 
-    result = run_cli(MODULE, "5.1f", "--quick", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Using the MNIST convnet trained by an earlier 5.1 run" in result.stdout
+    code, out, err = run_in_process(CHAPTER, ["5.1f", "--quick", "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    assert "Using the MNIST convnet trained by an earlier 5.1 run" in out
     run = run_folders(tmp_path / "out", "5.1f")[-1]
     for name in ("edge_filters.png", "first_layer_filters.png", "feature_maps.png"):
         assert (run / name).stat().st_size > 5000, name
@@ -68,10 +68,10 @@ def test_hoda_quick_on_synthetic_files(tmp_path):
     test, test_labels = synthetic_glyphs(50, seed=5)
     write_mat(data / "hoda" / "original" / "Data_hoda_full.mat", train, train_labels)
     write_cdb(data / "hoda" / "original" / "Test 20000.cdb", test, test_labels)
-    result = run_cli(MODULE, "5.1h", "--quick", "--epochs", "2", "--data-dir", data, "--output-dir", tmp_path / "out",
-                     cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Hoda: 200 training and 50 test digits" in result.stdout
+    code, out, err = run_in_process(CHAPTER, ["5.1h", "--quick", "--epochs", "2", "--data-dir", data,
+                                              "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    assert code == 0, err[-2000:]
+    assert "Hoda: 200 training and 50 test digits" in out
     assert 0 <= results_of(tmp_path / "out")["test_accuracy"]["value"] <= 1
     assert training_of(tmp_path / "out")["hoda_convnet"]["epochs_done"] == 2
     assert (run_folders(tmp_path / "out", "5.1h")[-1] / "hoda_digits.png").exists()
@@ -83,11 +83,12 @@ def dogs_quick_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("dogs")
     data = tmp_path / "data"
     make_split_folder(data / "cats_and_dogs_small", {"train": 8, "validation": 4, "test": 4})
-    first = run_cli(MODULE, "5.2", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
+    first = run_in_process(CHAPTER, ["5.2", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out"],
+                           cwd=tmp_path)
+    assert first[0] == 0, first[2][-2000:]
     training_after_first = training_of(tmp_path / "out")
-    second = run_cli(MODULE, "5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume", "--data-dir", data,
-                     "--output-dir", tmp_path / "out", cwd=tmp_path)
+    second = run_in_process(CHAPTER, ["5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume",
+                                      "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path)
     return tmp_path / "out", first, training_after_first, second
 
 
@@ -104,7 +105,7 @@ def test_dogs_vs_cats_with_augmentation_takes_100_batches_per_book_epoch_and_2_w
     facts = training["augmentation_dropout"]
     assert facts["learning_rate"] == pytest.approx(1e-4)
     assert (facts["book_epochs"], facts["book_steps_per_epoch"], facts["steps_per_epoch"]) == (100, 100, 2)
-    assert "An epoch is 2 batches of 32 augmented pictures" in first.stdout
+    assert "An epoch is 2 batches of 32 augmented pictures" in first[1]
 
 
 def test_dogs_vs_cats_writes_the_books_figures_and_checkpoints(dogs_quick_run):
@@ -126,34 +127,30 @@ def test_dogs_vs_cats_quick_results_say_how_many_pictures_and_epochs(dogs_quick_
 
 def test_dogs_vs_cats_resume_continues_the_same_run_from_its_backup(dogs_quick_run):
     out, _, _, second = dogs_quick_run
-    assert second.returncode == 0, second.stderr[-2000:]
+    code, stdout, stderr = second
+    assert code == 0, stderr[-2000:]
     assert len(run_folders(out, "5.2")) == 1
-    assert "Resuming augmentation_dropout at epoch 2 of 2" in second.stdout
+    assert "Resuming augmentation_dropout at epoch 2 of 2" in stdout
     history = json.loads((run_folders(out, "5.2")[-1] / "augmentation_dropout" / "history.json").read_text())
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
 
 
-def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path, capsys):
-    code, _, err = run_main(CHAPTER, ["5.2", "--quick", "--output-dir", tmp_path / "out"], capsys)
+def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path):
+    code, _, err = run_in_process(CHAPTER, ["5.2", "--quick", "--output-dir", tmp_path / "out"])
     assert code == 2 and err.count("\n") == 1 and err.startswith("error: Dogs vs. Cats not found")
     assert "kagglecatsanddogs_5340.zip" in err and "cats_and_dogs_small/{train,validation,test}/{cats,dogs}/" in err
 
 
-def test_resume_with_another_edition_is_refused_in_one_line(tmp_path):
-    data = tmp_path / "data"
-    make_split_folder(data / "cats_and_dogs_small", {"train": 4, "validation": 2, "test": 2})
-    first = run_cli(MODULE, "5.2", "--quick", "--augmentation", "off", "--data-dir", data, "--output-dir", "out",
-                    cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
+def test_resume_with_another_edition_is_refused_in_one_line(dogs_quick_run, tmp_path):
+    shutil.copytree(dogs_quick_run[0], tmp_path / "out")  # a 1st-edition run with saved epochs
     run = run_folders(tmp_path / "out", "5.2")[-1]
     state = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**state, "status": "stopped"}))  # as if Ctrl-C had stopped it
-    second = run_cli(MODULE, "5.2", "--quick", "--edition", "2", "--resume", "--data-dir", data, "--output-dir", "out",
-                     cwd=tmp_path)
-    assert second.returncode == 2 and "Traceback" not in second.stderr
-    last_line = second.stderr.strip().splitlines()[-1]
-    assert last_line.startswith(f"error: --resume: the run in out/{run.name} was made with other options: "
-                                "--edition 1 (now 2).")
+    code, _, err = run_in_process(CHAPTER, ["5.2", "--quick", "--edition", "2", "--resume", "--output-dir", "out"],
+                                  cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"error: --resume: the run in out/{run.name} was made with other "
+                                                    "options: --edition 1 (now 2).")
 
 
 def test_sigterm_stops_like_ctrl_c_keeps_the_epochs_and_removes_the_temporary_pictures(tmp_path):

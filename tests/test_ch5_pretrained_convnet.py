@@ -14,28 +14,17 @@ from models import convnets, pretrained_convnets
 from models.pretrained import NETWORKS, keras_models_dir
 from tests.helpers import (
     layer_params,
-    main_in_process,
     make_run,
     make_split_folder,
     results_of,
     run_folders,
+    run_in_process,
     training_of,
 )
 from tests.test_pretrained import write_weights_file
 
 VGG16_NOTOP = [0, 1_792, 36_928, 0, 73_856, 147_584, 0, 295_168, 590_080, 590_080, 0,
                1_180_160, 2_359_808, 2_359_808, 0, 2_359_808, 2_359_808, 2_359_808, 0]
-
-
-def run_in_process(argv, capsys):
-    """CHAPTER.main() in this process: (exit code, stdout, stderr)."""
-    try:
-        CHAPTER.main([str(a) for a in argv])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # --- VGG16 and the classifiers, layer by layer ----------------------------------------------------------
@@ -146,10 +135,10 @@ def test_the_conv_base_loads_imagenet_weights_from_the_keras_cache_or_a_named_co
                                   conv_base.get_layer("block1_conv1").bias.numpy())
 
 
-def test_a_junk_weights_file_is_one_line_naming_the_file_expected(tmp_path, capsys):
+def test_a_junk_weights_file_is_one_line_naming_the_file_expected(tmp_path):
     junk = tmp_path / "vgg16.h5"
     junk.write_bytes(b"<html>not the weights</html>")
-    code, out, err = run_in_process(["5.3", "--weights", junk, "--output-dir", tmp_path / "out"], capsys)
+    code, out, err = run_in_process(CHAPTER, ["5.3", "--weights", junk, "--output-dir", tmp_path / "out"])
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(errors) == 1 and "Traceback" not in err
     assert "not the weights of VGG16 without its classifier" in errors[0]
@@ -275,9 +264,8 @@ def quick_runs(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ch5_3")
     data = make_split_folder(tmp_path / "data" / "cats_and_dogs_small", {"train": 4, "validation": 2, "test": 2})
     out = tmp_path / "out"
-    environment = {"KERAS_HOME": str(tmp_path / "keras_home"), "DLWP_OFFLINE": "1"}
-    outputs = [main_in_process(CHAPTER, ["5.3", "--quick", "--weights", "random", "--batch-size", "4", "--data-dir",
-                                         data, "--output-dir", out, *extra], environment)
+    outputs = [run_in_process(CHAPTER, ["5.3", "--quick", "--weights", "random", "--batch-size", "4", "--data-dir",
+                                         data, "--output-dir", out, *extra], cwd=tmp_path)
                for extra in ([], ["--technique", "fast"])]
     first, second = sorted(run_folders(out, "5.3"))
     return out, outputs, json.loads((first / "results.json").read_text()), first, \
@@ -326,18 +314,18 @@ def test_a_second_run_reuses_the_extracted_features(quick_runs):
     assert training_of(out, "5.3").keys() == {"feature_extraction_untrained-vgg16"}
 
 
-def test_offline_without_the_imagenet_weights_is_one_line_naming_the_file(tmp_path, capsys):
+def test_offline_without_the_imagenet_weights_is_one_line_naming_the_file(tmp_path):
     make_split_folder(tmp_path / "data" / "cats_and_dogs_small", {"train": 1, "validation": 1, "test": 1})
-    code, out, err = run_in_process(["5.3", "--quick", "--data-dir", tmp_path / "data", "--output-dir",
-                                     tmp_path / "out"], capsys)
+    code, out, err = run_in_process(CHAPTER, ["5.3", "--quick", "--data-dir", tmp_path / "data", "--output-dir",
+                                     tmp_path / "out"])
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(errors) == 1 and "Traceback" not in err
     assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in errors[0] and "--weights random" in errors[0]
 
 
-def test_summary_only_of_the_second_edition_matches_every_model(tmp_path, capsys):
-    code, out, err = run_in_process(["5.3", "--summary-only", "--edition", "2", "--output-dir", tmp_path / "out"],
-                                    capsys)
+def test_summary_only_of_the_second_edition_matches_every_model(tmp_path):
+    code, out, err = run_in_process(CHAPTER, ["5.3", "--summary-only", "--edition", "2",
+                                              "--output-dir", tmp_path / "out"])
     assert code == 0, err[-2000:]
     results = results_of(tmp_path / "out", "5.3")
     checks = {key: entry["value"] for key, entry in results.items() if key.startswith("book_check.")}

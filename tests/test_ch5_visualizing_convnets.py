@@ -13,7 +13,7 @@ from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets import visualizing_convnets as s5_4
 from datasets import DataNotFoundError
 from models import convnets, pretrained_convnets
-from tests.helpers import main_in_process, make_picture, make_run, make_split_folder, run_folders
+from tests.helpers import make_picture, make_run, make_split_folder, run_folders, run_in_process
 
 
 def small_convnet(seed=0):
@@ -197,11 +197,10 @@ def quick_runs(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model_path = tmp_path / "best.keras"
     convnets.dogs_vs_cats_convnet_1st_edition(dropout=0.5).save(model_path)
-    environment = {"KERAS_HOME": str(tmp_path / "keras_home"), "DLWP_OFFLINE": "1"}
     common = ["5.4", "--quick", "--model", model_path, "--data-dir", tmp_path / "data"]
-    untrained = main_in_process(CHAPTER, [*common, "--weights", "random", "--output-dir", tmp_path / "out"],
-                                environment)
-    offline = main_in_process(CHAPTER, [*common, "--output-dir", tmp_path / "offline"], environment)
+    untrained = run_in_process(CHAPTER, [*common, "--weights", "random", "--output-dir", tmp_path / "out"],
+                               cwd=tmp_path)
+    offline = run_in_process(CHAPTER, [*common, "--output-dir", tmp_path / "offline"], cwd=tmp_path)
     return tmp_path, untrained, offline
 
 

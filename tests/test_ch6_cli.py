@@ -1,8 +1,6 @@
 """Chapter 6 as a student runs it, on small synthetic files: a --quick run of every section in both editions
 (each trains the recipe of its table), the parts whose data is missing, --models, --gru-reset-after, --resume."""
 
-import contextlib
-import io
 import json
 
 import numpy as np
@@ -13,6 +11,7 @@ from tests.helpers import (
     fingerprint,
     results_of,
     run_folders,
+    run_in_process,
     training_of,
     write_aclimdb,
     write_jena_csv,
@@ -37,20 +36,8 @@ def write_data(root, jena=True, glove=True):
 
 
 def run_chapter(folder, *argv):
-    """CHAPTER.main(argv) in this process, offline, from `folder`: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        patch.setenv("KERAS_HOME", str(folder / "keras_home"))
-        patch.setenv("DLWP_OFFLINE", "1")
-        patch.delenv("DLWP_DATA_DIR", raising=False)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                CHAPTER.main([str(a) for a in argv])
-                code = 0
-            except SystemExit as e:
-                code = e.code
-    return code, out.getvalue(), err.getvalue()
+    """The chapter's command line in this process, from `folder`: (exit code, stdout, stderr)."""
+    return run_in_process(CHAPTER, argv, cwd=folder)
 
 
 @pytest.fixture(scope="module")

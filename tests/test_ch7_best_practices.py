@@ -13,7 +13,7 @@ from chapters.ch7_best_practices import callbacks_tensorboard as s7_2
 from chapters.ch7_best_practices import functional_api as s7_1
 from chapters.ch7_best_practices import getting_the_most as s7_3
 from models import functional_api as models
-from tests.helpers import make_run, results_of, run_folders, training_of, write_word_sequence_data
+from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of, write_word_sequence_data
 
 # --- synthetic data ------------------------------------------------------------------------------------
 
@@ -45,17 +45,8 @@ def data(tmp_path_factory):
 
 
 def run_chapter(tmp_path, *argv):
-    """CHAPTER.main in this process, offline, with its own Keras home; returns the exit code."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DLWP_OFFLINE", "1")
-        patch.delenv("DLWP_DATA_DIR", raising=False)
-        patch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-        patch.chdir(tmp_path)
-        try:
-            CHAPTER.main([str(a) for a in argv])
-        except SystemExit as e:
-            return e.code
-    return 0
+    """The chapter's command line in this process, from `tmp_path`; returns the exit code."""
+    return run_in_process(CHAPTER, argv, cwd=tmp_path)[0]
 
 
 def quick_run(tmp_path_factory, data, name, *argv):

@@ -5,7 +5,6 @@ Each quick run happens once per module, in this process (`CHAPTER.main`), and se
 """
 
 import contextlib
-import io
 import json
 
 import numpy as np
@@ -14,19 +13,12 @@ from PIL import Image
 
 import chapters.ch8_style_transfer
 from chapters.ch8_generative import CHAPTER
-from tests.helpers import results_of, run_folders, training_of
+from tests.helpers import results_of, run_folders, run_in_process, training_of
 
 
 def run_chapter(*args):
-    """CHAPTER.main(args) in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            CHAPTER.main([str(a) for a in args])
-        except SystemExit as e:
-            code = e.code
-    return code, out.getvalue(), err.getvalue()
+    """The chapter's command line in this process: (exit code, stdout, stderr)."""
+    return run_in_process(CHAPTER, args)
 
 
 @contextlib.contextmanager
@@ -109,10 +101,12 @@ def test_summary_only_matches_the_book_for_every_model_of_both_editions(tmp_path
         "generator", "discriminator")}
     assert results_of(tmp_path / "one", "8.4")["total_params"]["value"] == 550_629
     assert results_of(tmp_path / "one", "8.2")["total_params"]["value"] == 21_802_784
-    for section in ("8.1", "8.4"):
+    assert "recipe_edition" not in results_of(tmp_path / "one", "8.5")
+    for section in ("8.1", "8.4", "8.5"):
         code, _, err = run_chapter(section, "--summary-only", "--edition", "2", "--output-dir", tmp_path / "two")
         assert code == 0, err[-2000:]
     assert results_of(tmp_path / "two", "8.1")["book_check.transformer_text_generator"]["value"] == "MATCH"
+    assert results_of(tmp_path / "two", "8.5")["recipe_edition"]["value"] == 1  # no 2nd-edition GAN: said, not hidden
     second = results_of(tmp_path / "two", "8.4")
     assert second["book_check.vae_encoder_2nd_edition"]["value"] == second["book_check.vae_decoder_2nd_edition"][
         "value"] == "MATCH"

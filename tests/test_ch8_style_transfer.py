@@ -14,7 +14,7 @@ from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative import style_transfer as ch8
 from models import vgg_style
 from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
-from tests.helpers import layer_params, results_of, run_cli, run_folders, run_main
+from tests.helpers import layer_params, results_of, run_cli, run_folders, run_in_process
 
 MODULE = "chapters.ch8_style_transfer"  # the command from before chapter 8 grew: it runs 8.3
 
@@ -259,8 +259,8 @@ def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, capsys, mon
     assert code == 1 and "error: the loss became nan at iteration 1" in err and err.count("\n") == 1
 
 
-def run_8_3(capsys, *args):
-    return run_main(CHAPTER, ["8.3", *args], capsys)
+def run_8_3(*args):
+    return run_in_process(CHAPTER, ["8.3", *args])
 
 
 def interrupt_at_iteration(monkeypatch, n):

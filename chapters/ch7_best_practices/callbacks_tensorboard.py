@@ -241,7 +241,7 @@ class ActivationLogger(keras.callbacks.Callback):
     def set_model(self, model):
         super().set_model(model)
         # One model that returns every layer's activations, sharing the trained model's layers and weights.
-        self.activations_model = keras.Model(model.input, [layer.output for layer in model.layers])
+        self.activations_model = keras.Model(model.inputs[0], [layer.output for layer in model.layers])
 
     def on_epoch_end(self, epoch, logs=None):
         activations = self.activations_model.predict(self.samples, verbose=0)

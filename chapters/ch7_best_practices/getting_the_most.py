@@ -136,7 +136,7 @@ def batch_normalization(run):
     # sqrt(batch variance + epsilon), then scaled by gamma (1 at first) and shifted by beta (0 at first).
     model = mnist_convnet_batch_normalized()
     conv, normalization = model.layers[0], model.layers[1]
-    probe = keras.Model(model.input, [conv.output, normalization.output])
+    probe = keras.Model(model.inputs[0], [conv.output, normalization.output])
     before, after = (keras.ops.convert_to_numpy(t) for t in probe(train_images[:BATCH_STATISTICS_SAMPLES],
                                                                    training=True))
     mean, variance = before.mean(axis=(0, 1, 2)), before.var(axis=(0, 1, 2))
