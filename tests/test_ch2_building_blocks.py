@@ -203,10 +203,10 @@ def test_workshop_variant_reads_a_full_npz_from_the_data_dir_and_honours_epochs(
     np.savez(data / "mnist.npz", x_train=rng.integers(0, 256, (256, 28, 28), np.uint8),
              y_train=rng.integers(0, 10, 256, np.uint8), x_test=rng.integers(0, 256, (64, 28, 28), np.uint8),
              y_test=rng.integers(0, 10, 64, np.uint8))
-    result = run_cli(MODULE, "2.1", "--variant", "workshop", "--epochs", "2", "--data-dir", tmp_path / "my_data",
-                     "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "OFFLINE SAMPLE" not in result.stdout and "my_data" in result.stdout
+    code, out, err = run_in_process(CHAPTER, ["2.1", "--variant", "workshop", "--epochs", "2", "--data-dir",
+                                              tmp_path / "my_data", "--output-dir", "out"], cwd=tmp_path)
+    assert code == 0, err[-3000:]
+    assert "OFFLINE SAMPLE" not in out and "my_data" in out
     facts = training_of(tmp_path / "out")["first_network_workshop"]
     assert (facts["optimizer"], facts["loss"], facts["epochs_done"]) == ("SGD", "mean_squared_error", 2)
     assert "workshop_test_accuracy" in results_of(tmp_path / "out")

@@ -8,7 +8,7 @@ from chapters.ch3_getting_started import CHAPTER
 from chapters.ch3_getting_started import boston_housing as s3_7
 from chapters.ch3_getting_started import imdb_reviews as s3_5
 from chapters.ch3_getting_started import reuters_newswires as s3_6
-from tests.helpers import results_of, run_cli, run_in_process, training_of, write_word_sequence_data
+from tests.helpers import results_of, run_in_process, training_of, write_word_sequence_data
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +16,9 @@ def quick_run(tmp_path_factory):
     """`all --quick` once, on synthetic files; the tests below read what it wrote."""
     tmp_path = tmp_path_factory.mktemp("ch3")
     data = write_word_sequence_data(tmp_path / "data")
-    result = run_cli("chapters.ch3_getting_started", "all", "--quick", "--data-dir", data,
-                     "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, _, err = run_in_process(CHAPTER, ["all", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out"],
+                                  cwd=tmp_path)
+    assert code == 0, err[-3000:]
     return tmp_path / "out"
 
 

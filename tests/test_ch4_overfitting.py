@@ -8,7 +8,7 @@ import pytest
 
 from chapters import ch4_overfitting as s4_4
 from models.dense_networks import imdb_network
-from tests.helpers import layer_params, results_of, run_cli, training_of, write_word_sequence_data
+from tests.helpers import layer_params, results_of, run_in_process, training_of, write_word_sequence_data
 
 BOOK_TOTALS = {"original": 160_305, "smaller": 40_029, "bigger": 5_383_681, "l2": 160_305, "l1": 160_305,
                "l1_l2": 160_305, "dropout": 160_305}
@@ -67,9 +67,9 @@ def test_the_second_edition_holds_out_the_last_40_percent_of_the_training_review
 
 def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per_comparison(tmp_path):
     data = write_word_sequence_data(tmp_path / "data")
-    result = run_cli("chapters.ch4_overfitting", "--quick", "--compare", "capacity", "dropout",
-                     "--data-dir", data, "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "capacity", "dropout", "--data-dir", data,
+                                            "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    assert code == 0, err[-3000:]
     training = training_of(tmp_path / "out")
     assert set(training) == {"original", "smaller", "bigger", "dropout"}
     assert {(f["optimizer"], f["loss"], f["book_epochs"]) for f in training.values()} == {
@@ -82,8 +82,7 @@ def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per
         assert (run_dir / figure).stat().st_size > 1000, figure
 
 
-def test_missing_imdb_is_one_line(tmp_path, capsys):
-    with pytest.raises(SystemExit) as stop:
-        s4_4.CHAPTER.main(["--quick", "--compare", "l2", "--output-dir", str(tmp_path / "out")])
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and err.startswith("error: IMDB: imdb.npz not found") and err.count("\n") == 1
+def test_missing_imdb_is_one_line(tmp_path):
+    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "l2", "--output-dir", tmp_path / "out"],
+                                  cwd=tmp_path)
+    assert code == 2 and err.startswith("error: IMDB: imdb.npz not found") and err.count("\n") == 1

@@ -67,7 +67,9 @@ def quick_runs(tmp_path_factory):
     runs = {recipe: run_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, "--data-dir", tmp_path / "data",
                                               "--output-dir", tmp_path / recipe], cwd=tmp_path)
             for recipe in ("workshop", "keras")}
-    runs["no data"] = run_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], cwd=tmp_path)
+    elsewhere = tmp_path / "elsewhere"  # no ./data and an empty Keras home there
+    elsewhere.mkdir()
+    runs["no data"] = run_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], cwd=elsewhere)
     return tmp_path, runs
 
 

@@ -14,7 +14,7 @@ from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative import style_transfer as ch8
 from models import vgg_style
 from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
-from tests.helpers import layer_params, results_of, run_cli, run_folders, run_in_process
+from tests.helpers import layer_params, results_of, run_folders, run_in_process
 
 MODULE = "chapters.ch8_style_transfer"  # the command from before chapter 8 grew: it runs 8.3
 
@@ -199,9 +199,9 @@ def test_a_quick_run_with_random_weights_writes_its_images_marked_untrained(tmp_
     rng = np.random.default_rng(4)
     Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(content)
     Image.fromarray(rng.integers(0, 256, (70, 50, 3), dtype=np.uint8)).save(style)
-    result = run_cli(MODULE, "--quick", "--weights", "random", "--content", content, "--style", style,
-                     "--height", "40", "--output-dir", tmp_path / "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    code, _, err = run_8_3("--quick", "--weights", "random", "--content", content, "--style", style, "--height", "40",
+                           "--output-dir", tmp_path / "out")
+    assert code == 0, err[-3000:]
     run_dir = run_folders(tmp_path / "out", "8.3")[-1]
     for name in ("result_untrained-vgg19.png", "side_by_side_untrained-vgg19.png", "loss_untrained-vgg19.png",
                  "iterations/iteration_0001_untrained-vgg19.png", "iterations/iteration_0002_untrained-vgg19.png",
@@ -215,14 +215,14 @@ def test_a_quick_run_with_random_weights_writes_its_images_marked_untrained(tmp_
     assert results["final_loss"]["value"] < results["loss_at_start"]["value"]
 
 
-def test_summary_only_matches_the_book_without_any_weights(tmp_path, capsys):
-    code, _, err = run_8_3(capsys, "--summary-only", "--output-dir", tmp_path / "out")
+def test_summary_only_matches_the_book_without_any_weights(tmp_path):
+    code, _, err = run_8_3("--summary-only", "--output-dir", tmp_path / "out")
     assert code == 0, err
     assert results_of(tmp_path / "out")["book_check.vgg19"]["value"] == "MATCH"
 
 
-def test_missing_weights_stop_the_cli_in_one_line(tmp_path, capsys):
-    code, _, err = run_8_3(capsys, "--quick", "--output-dir", tmp_path / "out")
+def test_missing_weights_stop_the_cli_in_one_line(tmp_path):
+    code, _, err = run_8_3("--quick", "--output-dir", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1
     for word in ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "--weights random", "keras_home/models"):
         assert word in err
@@ -233,28 +233,28 @@ def test_missing_weights_stop_the_cli_in_one_line(tmp_path, capsys):
     (["--style", "no_such_painting"], "style_images"),
     (["--content", "nothing.png"], "not found"),
 ])
-def test_bad_input_is_refused_in_one_line(tmp_path, capsys, args, words):
-    code, _, err = run_8_3(capsys, "--weights", "random", "--output-dir", tmp_path / "out", *args)
+def test_bad_input_is_refused_in_one_line(tmp_path, args, words):
+    code, _, err = run_8_3("--weights", "random", "--output-dir", tmp_path / "out", *args)
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and "Traceback" not in err and len(lines) == 1 and words in lines[0], err
 
 
-def test_a_file_that_is_not_a_picture_is_refused_in_one_line(tmp_path, capsys):
+def test_a_file_that_is_not_a_picture_is_refused_in_one_line(tmp_path):
     (tmp_path / "notes.jpg").write_text("not an image")
-    code, _, err = run_8_3(capsys, "--weights", "random", "--content", tmp_path / "notes.jpg",
+    code, _, err = run_8_3("--weights", "random", "--content", tmp_path / "notes.jpg",
                                   "--output-dir", tmp_path / "out")
     assert code == 2 and "not an image" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
-def test_a_loss_weight_that_is_not_finite_is_refused(capsys, value):
-    code, _, err = run_8_3(capsys, f"--style-weight={value}")
+def test_a_loss_weight_that_is_not_finite_is_refused(value):
+    code, _, err = run_8_3(f"--style-weight={value}")
     assert code == 2 and f"argument --style-weight: must be a finite number, got {value}" in err
 
 
-def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, capsys, monkeypatch):
+def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", lambda self: float("nan"))
-    code, _, err = run_8_3(capsys, "--quick", "--weights", "random", "--height", "32",
+    code, _, err = run_8_3("--quick", "--weights", "random", "--height", "32",
                                   "--output-dir", tmp_path / "out")
     assert code == 1 and "error: the loss became nan at iteration 1" in err and err.count("\n") == 1
 
@@ -280,9 +280,9 @@ def interrupt_at_iteration(monkeypatch, n):
 QUICK_ARGS = ["--quick", "--weights", "random", "--height", "32", "--iterations", "5"]
 
 
-def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_loss(tmp_path, capsys, monkeypatch):
+def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_loss(tmp_path, monkeypatch):
     real_iteration = interrupt_at_iteration(monkeypatch, 3)
-    code, _, err = run_8_3(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(*QUICK_ARGS, "--output-dir", tmp_path / "out")
     assert code == 130 and "stopped after iteration 2" in err
     run_dir = run_folders(tmp_path / "out", "8.3")[-1]
     first_history = json.loads((run_dir / "loss_history.json").read_text())
@@ -296,7 +296,7 @@ def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_
     real_make_optimizer = ch8.make_optimizer
     monkeypatch.setattr(ch8, "make_optimizer", lambda name, f, image, *rest: starts.append(image) or
                         real_make_optimizer(name, f, image, *rest))
-    code, _, err = run_8_3(capsys, *QUICK_ARGS, "--resume", "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3(*QUICK_ARGS, "--resume", "--output-dir", tmp_path / "out")
     assert code == 0, err
     np.testing.assert_array_equal(starts[0], saved_image)  # not the content image
     history = json.loads((run_dir / "loss_history.json").read_text())
@@ -306,10 +306,10 @@ def test_an_interrupted_run_resumes_from_its_saved_image_and_keeps_the_starting_
     assert results["final_loss"]["value"] < first_history["loss"][-1]
 
 
-def test_resume_with_another_height_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+def test_resume_with_another_height_is_refused_in_one_line(tmp_path, monkeypatch):
     interrupt_at_iteration(monkeypatch, 2)
-    run_8_3(capsys, *QUICK_ARGS, "--output-dir", tmp_path / "out")
-    code, _, err = run_8_3(capsys, "--quick", "--weights", "random", "--height", "48", "--iterations", "5",
+    run_8_3(*QUICK_ARGS, "--output-dir", tmp_path / "out")
+    code, _, err = run_8_3("--quick", "--weights", "random", "--height", "48", "--iterations", "5",
                                   "--resume", "--output-dir", tmp_path / "out")
     assert code == 2 and "was made with other options: --height 32 (now 48)" in err and err.count("\n") == 1
 

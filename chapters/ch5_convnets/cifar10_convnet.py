@@ -60,7 +60,8 @@ CHAPTER.option("--recipe", choices=list(RECIPES), default="workshop", defines_mo
 
 
 @CHAPTER.section("5.1c", "The workshop's convnet on CIFAR-10",
-                 "PyTorch's tutorial network in Keras: 62,006 parameters, SGD, batches of 4, 2 epochs: ~0.54")
+                 "PyTorch's tutorial network in Keras: 62,006 parameters, SGD, batches of 4, 2 epochs: ~0.54",
+                 distributable=True)
 def cifar10_workshop_convnet(run):
     recipe = RECIPES[run.options.recipe]
 

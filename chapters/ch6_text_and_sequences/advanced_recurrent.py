@@ -169,7 +169,8 @@ def jena_trainings_2nd_edition(gru):
 
 @CHAPTER.section("6.3", "Advanced use of recurrent neural networks",
                  "Jena temperature forecasting: baseline MAE 0.29 (2.57 degC), dense, GRU, dropout, stacked, "
-                 "reversed, bidirectional; IMDB reversed and bidirectional LSTM (336,705; ~0.88); 2nd ed.: chapter 10")
+                 "reversed, bidirectional; IMDB reversed and bidirectional LSTM (336,705; ~0.88); 2nd ed.: chapter 10",
+                 distributable=True)
 def advanced_recurrent(run):
     {1: advanced_recurrent_1st_edition, 2: timeseries_2nd_edition}[run.edition](run)
 

@@ -82,7 +82,8 @@ SECOND_EDITION = {
 
 @CHAPTER.section("6.2", "Understanding recurrent neural networks",
                  "a NumPy RNN equal to SimpleRNN; SimpleRNN (322,113; ~0.85) and LSTM (328,353; ~0.89) on IMDB; "
-                 "2nd ed.: bidirectional LSTMs on one-hot tokens and embeddings, with masking (~0.87-0.88)")
+                 "2nd ed.: bidirectional LSTMs on one-hot tokens and embeddings, with masking (~0.87-0.88)",
+                 distributable=True)
 def recurrent_networks(run):
     {1: recurrent_networks_1st_edition, 2: sequence_models_2nd_edition}[run.edition](run)
 

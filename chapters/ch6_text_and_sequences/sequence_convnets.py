@@ -101,7 +101,8 @@ TRANSFORMER_TRAININGS = {
 
 @CHAPTER.section("6.4", "Sequence processing with convnets",
                  "1D convnet on IMDB (1,315,937; ~0.84, with the sigmoid the book forgot), on Jena, convnet + GRU; "
-                 "2nd ed.: the Transformer encoder (5,664,033 / 5,817,633; ~0.88)")
+                 "2nd ed.: the Transformer encoder (5,664,033 / 5,817,633; ~0.88)",
+                 distributable=True)
 def sequence_convnets(run):
     {1: sequence_convnets_1st_edition, 2: transformer_2nd_edition}[run.edition](run)
 

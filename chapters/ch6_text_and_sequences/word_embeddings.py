@@ -107,7 +107,8 @@ VECTORIZATIONS = {"unigrams": dict(output_mode="multi_hot"),
 
 @CHAPTER.section("6.1", "Working with text data",
                  "one-hot words and characters, the hashing trick, Embedding on IMDB (80,161; ~0.76), GloVe "
-                 "(1,320,065); 2nd ed.: TextVectorization and bag-of-words models (~0.89-0.90)")
+                 "(1,320,065); 2nd ed.: TextVectorization and bag-of-words models (~0.89-0.90)",
+                 distributable=True)
 def working_with_text_data(run):
     {1: working_with_text_data_1st_edition, 2: bag_of_words_2nd_edition}[run.edition](run)
 

@@ -95,7 +95,8 @@ CHAPTER.option("--images", choices=list(IMAGES), defines_model=True,
 
 @CHAPTER.section("8.5", "Introduction to generative adversarial networks",
                  "a DCGAN (generator 6,264,579, discriminator 790,913) on CIFAR-10 frogs, 10,000 steps of 20; "
-                 "--images mnist: the same recipe on digits")
+                 "--images mnist: the same recipe on digits",
+                 distributable=True)
 def generative_adversarial_network(run):
     images = IMAGES[run.options.images or DEFAULT_IMAGES]
     height, width, channels = images.shape

@@ -69,7 +69,8 @@ QUICK_TEXT_BATCHES, QUICK_GENERATE_LENGTH = 2, 5  # --quick: 2 batches of review
 
 @CHAPTER.section("8.1", "Text generation with an LSTM",
                  "a character-level LSTM on Nietzsche (102,585 parameters), text at temperatures 0.2-1.2 "
-                 "after every epoch; 2nd ed.: a Transformer on IMDB reviews")
+                 "after every epoch; 2nd ed.: a Transformer on IMDB reviews",
+                 distributable=True)
 def text_generation(run):
     EDITIONS[run.edition](run)
 

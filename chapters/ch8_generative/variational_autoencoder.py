@@ -100,7 +100,8 @@ RECIPES = {
 
 @CHAPTER.section("8.4", "Generating images with variational autoencoders",
                  "a convolutional VAE on MNIST with a 2-D latent space (550,629 parameters; 2nd ed. 69,076 + "
-                 "65,089): the decoded grid and the test digits in the plane")
+                 "65,089): the decoded grid and the test digits in the plane",
+                 distributable=True)
 def variational_autoencoder(run):
     recipe = RECIPES[run.edition]
 
