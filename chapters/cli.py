@@ -24,7 +24,7 @@ from typing import Callable
 
 import keras
 
-from chapters.performance import setup_device, worker_index
+from chapters.performance import setup_device, strategy_scope, worker_index
 from chapters.runs import Interrupted, Run, RunFailed, UsageError
 from datasets import DataError
 
@@ -181,7 +181,7 @@ class Chapter:
                           "it runs on one device")
                 run = self.make_run(args, number, device, argv, distributed)
                 try:
-                    with device.strategy.scope() if distributed else contextlib.nullcontext():
+                    with strategy_scope(device.strategy) if distributed else contextlib.nullcontext():
                         section.function(run)
                 except DataError as e:
                     run.finish("no data")

@@ -7,6 +7,7 @@ has the numbers). steps_per_execution runs several batches per call into
 TensorFlow, which hides Python's overhead when the batches are small.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -69,6 +70,31 @@ def make_strategy(distribute, gpus):
     from chapters import multiworker
     multiworker.apply()  # Keras 3.15's fit needs two small fixes there (see chapters/multiworker.py)
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+@contextlib.contextmanager
+def strategy_scope(strategy):
+    """strategy.scope() for a whole section, kept across the section's keras.backend.clear_session() calls.
+
+    Sections clear the session so that layer names start again as in the book's summaries; in TensorFlow that
+    starts a new default graph, which drops the strategy's scope (the next model would be built outside it).
+    While the section runs, clear_session enters the scope again.
+    """
+    scopes = [strategy.scope()]
+    scopes[0].__enter__()
+    clear_session = keras.backend.clear_session
+
+    def clear_session_in_scope(*args, **kwargs):
+        clear_session(*args, **kwargs)
+        scopes.append(strategy.scope())
+        scopes[-1].__enter__()
+
+    keras.backend.clear_session = clear_session_in_scope
+    try:
+        yield
+    finally:
+        keras.backend.clear_session = clear_session
+        scopes[-1].__exit__(None, None, None)
 
 
 def worker_index():

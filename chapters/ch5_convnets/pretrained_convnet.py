@@ -151,8 +151,7 @@ CHAPTER.option("--technique", choices=list(TECHNIQUES_CHOSEN), default="all",
 
 @CHAPTER.section("5.3", "Using a pretrained convnet",
                  "VGG16's conv base (14,714,688 params): feature extraction ~0.90, with augmentation ~0.96, "
-                 "fine-tuning test ~0.97",
-                 distributable=True)
+                 "fine-tuning test ~0.97")
 def pretrained_convnet(run):
     edition = EDITIONS[run.edition]
     techniques = TECHNIQUES_CHOSEN[run.options.technique]
