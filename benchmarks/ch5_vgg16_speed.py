@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--edition", type=int, choices=[1, 2], default=1)
     parser.add_argument("--batches", type=int, default=3, help="batches per timed run")
     args = parser.parse_args()
-    device = setup_device()
+    device = setup_device().kind
     edition = EDITIONS[args.edition]
     trainings = edition.trainings
     batch = trainings["augmentation"].batch_size

@@ -137,7 +137,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2, help="epochs per recipe in the imdb_lstm part (book: 10)")
     parser.add_argument("--unroll", action="store_true", help="also time the Jena GRUs with unroll=True")
     args = parser.parse_args()
-    device = setup_device()
+    device = setup_device().kind
     report = {"quick": args.quick, "device": device}
     if args.part in ("both", "settings"):
         report["settings"] = settings_part(args)
