@@ -270,3 +270,7 @@ def test_a_truncated_hoda_npz_is_one_line(tmp_path):
     (tmp_path / "hoda" / "hoda.npz").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(DataError, match=r"hoda.npz: cannot be read \(BadZipFile"):
         hoda.load_hoda(tmp_path)
+
+
+def test_the_books_split_is_files_0_to_999_for_training_1000_to_1499_for_validation_1500_to_1999_for_test():
+    assert dogs_vs_cats.SPLITS == {"train": (0, 1000), "validation": (1000, 1500), "test": (1500, 2000)}

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from chapters.cli import Chapter
-from chapters.runs import UsageError, atomic_write, create_run_folder, save_npz, write_atomically
+from chapters.runs import UsageError, atomic_write, create_run_folder, save_json, save_npz, write_atomically
 from datasets import DataError
 from tests.helpers import REPO, make_run
 
@@ -35,6 +35,21 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole(tmp_path):
         write_atomically(path, half_then_fail)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["state.npz"]
+
+
+@pytest.mark.parametrize("save", [lambda path: save_json(path, {"version": "new"}),
+                                  lambda path: save_npz(path, version=2)], ids=["save_json", "save_npz"])
+def test_our_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch, save):
+    path = tmp_path / "results"
+    path.write_text("old")
+
+    def killed_before_the_rename(source, destination):
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr("chapters.runs.os.replace", killed_before_the_rename)
+    with pytest.raises(OSError):
+        save(path)
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results"]
 
 
 def test_results_are_kept_under_stable_keys(tmp_path):
