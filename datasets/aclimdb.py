@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, keras_cache_dir
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
 
 FOLDER = "aclImdb"
 ARCHIVE = "aclImdb_v1.tar.gz"
@@ -70,7 +70,7 @@ def find_aclimdb(data_dir=None):
         try:
             archive = keras.utils.get_file(ARCHIVE, URL)
         except Exception as e:  # no network, a proxy, the server gone...
-            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            reason = download_failure(e)
             raise DataNotFoundError(f"the IMDB reviews could not be downloaded ({reason}): {how_to_get()}") from None
         return extract_archive(archive, keras_cache_dir())
     looked = ", ".join(str(folder) for folder in candidates)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, find_data_file
+from datasets.paths import DataError, DataNotFoundError, download_failure, find_data_file
 
 NPZ_PATHS = ["boston_housing/boston_housing.npz", "boston_housing.npz"]
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/boston_housing.npz"
@@ -84,7 +84,7 @@ def _download():
     try:
         return keras.utils.get_file("boston_housing.npz", origin=KERAS_URL, file_hash=KERAS_HASH)
     except Exception as e:
-        print(f"Boston housing: the download failed ({str(e).splitlines()[0][:200]})")
+        print(f"Boston housing: the download failed ({download_failure(e)})")
         return None
 
 

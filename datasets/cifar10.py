@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, keras_cache_dir
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 FOLDER = "cifar-10-batches-py"
@@ -93,7 +93,7 @@ def find_cifar10(data_dir=None, allow_download=True):
             if found is not None:
                 return found.parent
         except Exception as e:  # no network, a proxy, a failed hash check...
-            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            reason = download_failure(e)
             raise DataNotFoundError(f"CIFAR-10 could not be downloaded ({reason}): {how_to_get()}") from None
     looked = ", ".join(str(folder) for folder in candidates)
     raise DataNotFoundError(f"CIFAR-10 not found (looked in {looked} for {FOLDER}/ and {ARCHIVE}): {how_to_get()}")

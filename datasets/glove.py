@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, keras_cache_dir
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
 
 ARCHIVE = "glove.6B.zip"
 ARCHIVE_SIZE = "822 MB"
@@ -50,7 +50,7 @@ def find_glove(data_dir=None, dimension=100):
         try:
             return Path(keras.utils.get_file(ARCHIVE, URL))
         except Exception as e:  # no network, a proxy, the server gone...
-            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            reason = download_failure(e)
             raise DataNotFoundError(f"GloVe could not be downloaded ({reason}): {how_to_get(dimension)}") from None
     raise DataNotFoundError(f"GloVe not found ({text_file(dimension)} or {ARCHIVE} in "
                             f"{', '.join(str(c) for c in candidates)}): {how_to_get(dimension)}")

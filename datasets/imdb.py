@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datasets.arrays import without_autotuning
-from datasets.paths import DataError, DataNotFoundError, find_data_file, searched_locations
+from datasets.paths import DataError, DataNotFoundError, download_failure, find_data_file, searched_locations
 
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 NPZ_PATHS = ["imdb/imdb.npz", "imdb.npz"]
@@ -141,7 +141,7 @@ def locate(relative_paths, keras_name, data_dir, dataset, how_to_get):
             return keras.utils.get_file(keras_name, origin=KERAS_ORIGIN + keras_name,
                                         file_hash=KERAS_HASHES.get(keras_name))
         except Exception as e:  # no network, a proxy, a failed hash check...
-            print(f"{dataset}: the download of {keras_name} failed ({str(e).splitlines()[0][:200]})")
+            print(f"{dataset}: the download of {keras_name} failed ({download_failure(e)})")
     raise DataNotFoundError(f"{dataset}: {keras_name} not found (searched "
                             + ", ".join(line.strip().split("  ")[0] for line in
                                         searched_locations(relative_paths, data_dir).splitlines())

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.arrays import without_autotuning
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, keras_cache_dir
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
 
 CSV = "jena_climate_2009_2016.csv"
 ARCHIVE = "jena_climate_2009_2016.csv.zip"
@@ -65,7 +65,7 @@ def find_jena(data_dir=None):
         try:
             return Path(keras.utils.get_file(ARCHIVE, URL))
         except Exception as e:  # no network, a proxy, the server gone...
-            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            reason = download_failure(e)
             raise DataNotFoundError(f"the Jena climate CSV could not be downloaded ({reason}): "
                                     f"{how_to_get()}") from None
     raise DataNotFoundError(f"the Jena climate CSV was not found ({CSV} or {ARCHIVE} in "

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, find_data_file, searched_locations
+from datasets.paths import DataError, DataNotFoundError, download_failure, find_data_file, searched_locations
 
 NPZ_PATHS = ["mnist/mnist.npz", "mnist.npz"]
 IDX_NAMES = {
@@ -141,7 +141,7 @@ def _download():
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as e:  # no network, a proxy, a failed hash check...
-        print(f"MNIST: the download failed ({str(e).splitlines()[0][:200]})")
+        print(f"MNIST: the download failed ({download_failure(e)})")
         return None
     return Mnist(x_train, y_train, x_test, y_test, source="the Keras download (~/.keras/datasets/mnist.npz)",
                  is_full=True)

@@ -11,7 +11,7 @@ distinct.
 import os
 from pathlib import Path
 
-from datasets.paths import DataError, DataNotFoundError, find_data_file, keras_cache_dir
+from datasets.paths import DataError, DataNotFoundError, download_failure, find_data_file, keras_cache_dir
 
 FILE = "nietzsche.txt"
 URL = "https://s3.amazonaws.com/text-datasets/nietzsche.txt"
@@ -47,6 +47,6 @@ def find_nietzsche(data_dir=None):
         try:
             return Path(keras.utils.get_file(FILE, origin=URL))
         except Exception as e:  # no network, a proxy...
-            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            reason = download_failure(e)
             raise DataNotFoundError(f"{FILE} could not be downloaded ({reason}): {how_to_get()}") from None
     raise DataNotFoundError(f"{FILE} not found and DLWP_OFFLINE is set: {how_to_get()}")

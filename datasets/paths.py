@@ -70,3 +70,13 @@ def searched_locations(relative_paths, data_dir=None):
         for relative in relative_paths:
             lines.append(f"  {folder / relative}  ({origin})")
     return "\n".join(lines)
+
+
+def download_failure(error):
+    """Why a download failed, in a few words for a one-line message.
+
+    Keras says "URL fetch failure on <address>: None -- [Errno -2] Name or service not known"; the messages
+    name the address themselves, so only what follows " -- " is kept.
+    """
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text.split(" -- ")[-1][:160]

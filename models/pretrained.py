@@ -22,6 +22,7 @@ from typing import Callable
 import keras
 
 from datasets import DataError, DataNotFoundError
+from datasets.paths import download_failure
 
 KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -105,7 +106,7 @@ def weights_file(name, weights="imagenet"):
         # What a user online gets: Keras downloads into its cache and checks the md5.
         return Path(keras.utils.get_file(network.file, network.url, cache_subdir="models", file_hash=network.md5))
     except Exception as e:  # no network, a proxy, a failed hash check...
-        reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        reason = download_failure(e)
         raise DataNotFoundError(missing_weights_message(network, f"the download failed: {reason}")) from None
 
 

