@@ -16,7 +16,9 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,19 +65,42 @@ def temporary_path(path):
     return path.with_name(f".{stem}{TEMPORARY_MARK}{os.getpid()}{dot}{suffixes}")
 
 
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C and SIGTERM wait for the end of the block, then act as usual.
+
+    A KeyboardInterrupt raised in the middle of h5py writing a checkpoint can leave HDF5's memory corrupt
+    (the process then aborts with "free(): invalid next size"); a write is short, so the signal waits for it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum)) for number in held}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
 def write_atomically(path, write):
-    """Call `write(temporary_path)`, then rename the result onto `path`: all or nothing."""
+    """Call `write(temporary_path)`, then rename the result onto `path`: all or nothing, never cut by a signal."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = temporary_path(path)
-    try:
-        write(temporary)
-        with open(temporary, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with signals_held():
+        try:
+            write(temporary)
+            with open(temporary, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        finally:
+            if temporary.exists():
+                temporary.unlink()
     return path
 
 

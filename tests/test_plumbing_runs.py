@@ -2,6 +2,8 @@
 
 import json
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -50,6 +52,21 @@ def test_our_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch,
     with pytest.raises(OSError):
         save(path)
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_ctrl_c_during_a_write_waits_until_the_file_is_whole(tmp_path):
+    path = tmp_path / "best.weights.h5"
+
+    def interrupted_halfway(temporary):
+        temporary.write_bytes(b"first half, ")
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the checkpoint is being written
+        with open(temporary, "ab") as f:
+            f.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, interrupted_halfway)
+    assert path.read_bytes() == b"first half, second half"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_results_are_kept_under_stable_keys(tmp_path):
