@@ -11,6 +11,8 @@ Builders only: no data, no training.
 import keras
 from keras import layers, ops
 
+from models.text_networks import PositionalEmbedding  # the same layer as 6.4's Transformer (2nd edition)
+
 # ---------------------------------------------------------------------------
 # 1st edition: the character-level LSTM
 # ---------------------------------------------------------------------------
@@ -38,36 +40,6 @@ def character_lstm_1st_edition(maxlen=60, num_chars=57):
 # 3 * (256 * 512 + 512) + 512 * 256 + 256 = 526,080 each; Dense(2,048) 526,336 and Dense(256) 524,544;
 # three LayerNormalization of 512: 2,104,576. Dense(15,000) on 256: 3,855,000. Total 9,825,176.
 TRANSFORMER_GENERATOR_BOOK_PARAMS = [0, 3_865_600, 2_104_576, 3_855_000]
-
-
-@keras.saving.register_keras_serializable(package="dlwp")
-class PositionalEmbedding(layers.Layer):
-    """Token embedding + a learned embedding of each position; token 0 (padding) is masked."""
-
-    def __init__(self, sequence_length, input_dim, output_dim, **kwargs):
-        super().__init__(**kwargs)
-        self.token_embeddings = layers.Embedding(input_dim, output_dim)
-        self.position_embeddings = layers.Embedding(sequence_length, output_dim)
-        self.sequence_length, self.input_dim, self.output_dim = sequence_length, input_dim, output_dim
-
-    def build(self, input_shape):
-        self.token_embeddings.build(input_shape)
-        self.position_embeddings.build((self.sequence_length,))
-        self.built = True
-
-    def call(self, inputs):
-        positions = ops.arange(0, ops.shape(inputs)[-1])
-        return self.token_embeddings(inputs) + self.position_embeddings(positions)
-
-    def compute_mask(self, inputs, mask=None):
-        return ops.not_equal(inputs, 0)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape, self.output_dim)
-
-    def get_config(self):
-        return {**super().get_config(), "sequence_length": self.sequence_length, "input_dim": self.input_dim,
-                "output_dim": self.output_dim}
 
 
 @keras.saving.register_keras_serializable(package="dlwp")

@@ -150,13 +150,13 @@ def dogs_vs_cats_from_scratch(run):
     plot_side_by_side(run, histories, trainings)
 
 
-def load_dogs_vs_cats(run):
+def load_dogs_vs_cats(run, quick_images_per_class=QUICK_IMAGES_PER_CLASS):
     """The book's three folders, every picture checked; --quick keeps a few pictures of each class."""
     root = dogs_vs_cats.find_cats_and_dogs_small(run.data_dir)
     print(f"Dogs vs. Cats from {root}")
     splits = {}
     for split in ("train", "validation", "test"):
-        splits[split] = dogs_vs_cats.load_split(root, split, QUICK_IMAGES_PER_CLASS[split] if run.quick else None)
+        splits[split] = dogs_vs_cats.load_split(root, split, quick_images_per_class[split] if run.quick else None)
         print("  " + dogs_vs_cats.describe(splits[split]))
     return splits
 

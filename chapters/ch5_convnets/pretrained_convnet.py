@@ -26,7 +26,7 @@ import matplotlib.ticker
 import numpy as np
 
 from chapters.ch5_convnets import CHAPTER
-from chapters.ch5_convnets.dogs_vs_cats import dogs_vs_cats_datasets
+from chapters.ch5_convnets.dogs_vs_cats import dogs_vs_cats_datasets, load_dogs_vs_cats
 from chapters.figures import save_figure
 from chapters.runs import save_json, save_npz, stop_cleanly
 from chapters.training import best_checkpoint
@@ -180,7 +180,7 @@ def pretrained_convnet(run):
         return
 
     # The data: the book's split, every picture checked (5.2's loader).
-    splits = load_book_split(run)
+    splits = load_dogs_vs_cats(run, QUICK_IMAGES_PER_CLASS)  # 5.2's loader, fewer pictures with --quick
 
     if "feature_extraction" in techniques:
         print(f"\n--- {edition.trainings['feature_extraction'].title} ---")
@@ -229,17 +229,6 @@ def check_freezing(run, model, conv_base, edition):
                book=sum(edition.feature_classifier_params) + 3 * VGG16_NOTOP_BOOK_PARAMS[-2],
                label="trainable parameters when fine-tuning block5_conv1-3")
     freeze(conv_base)
-
-
-def load_book_split(run):
-    """The book's train/validation/test folders, every picture checked; --quick keeps a few of each class."""
-    root = dogs_vs_cats.find_cats_and_dogs_small(run.data_dir)
-    print(f"Dogs vs. Cats from {root}")
-    splits = {}
-    for split in ("train", "validation", "test"):
-        splits[split] = dogs_vs_cats.load_split(root, split, QUICK_IMAGES_PER_CLASS[split] if run.quick else None)
-        print("  " + dogs_vs_cats.describe(splits[split]))
-    return splits
 
 
 def record_result(run, key, value, label, book=None, note="", untrained_label=None):
