@@ -12,13 +12,11 @@ and otherwise stops with one line naming the file, its size, where to get it and
 """
 
 import io
-import os
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
+from datasets.paths import DataError, find_or_download, keras_cache_dir
 
 ARCHIVE = "glove.6B.zip"
 ARCHIVE_SIZE = "822 MB"
@@ -38,22 +36,8 @@ def how_to_get(dimension=100):
 
 def find_glove(data_dir=None, dimension=100):
     """The text file, or the zip that holds it: found, or downloaded into the Keras cache."""
-    candidates = [folder for folder, _ in data_dir_candidates(data_dir)]
-    for name in (text_file(dimension), ARCHIVE):
-        for folder in candidates:
-            for path in (folder / "glove" / name, folder / name):
-                if path.is_file():
-                    return path
-    if not os.environ.get("DLWP_OFFLINE"):
-        import keras
-
-        try:
-            return Path(keras.utils.get_file(ARCHIVE, URL))
-        except Exception as e:  # no network, a proxy, the server gone...
-            reason = download_failure(e)
-            raise DataNotFoundError(f"GloVe could not be downloaded ({reason}): {how_to_get(dimension)}") from None
-    raise DataNotFoundError(f"GloVe not found ({text_file(dimension)} or {ARCHIVE} in "
-                            f"{', '.join(str(c) for c in candidates)}): {how_to_get(dimension)}")
+    return find_or_download((text_file(dimension), ARCHIVE), "glove", ARCHIVE, URL, data_dir, "GloVe",
+                            how_to_get(dimension))
 
 
 def load_glove(data_dir=None, dimension=100, words=None):

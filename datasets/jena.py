@@ -17,15 +17,13 @@ same samples and targets as a `tf.data` pipeline); the 2nd edition with
 """
 
 import io
-import os
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from datasets.arrays import without_autotuning
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
+from datasets.paths import DataError, find_or_download, keras_cache_dir
 
 CSV = "jena_climate_2009_2016.csv"
 ARCHIVE = "jena_climate_2009_2016.csv.zip"
@@ -53,23 +51,8 @@ class JenaClimate:
 
 def find_jena(data_dir=None):
     """The CSV or the zip that holds it: found, or downloaded into the Keras cache."""
-    candidates = [folder for folder, _ in data_dir_candidates(data_dir)]
-    for name in (CSV, ARCHIVE):
-        for folder in candidates:
-            for path in (folder / "jena_climate" / name, folder / name):
-                if path.is_file():
-                    return path
-    if not os.environ.get("DLWP_OFFLINE"):
-        import keras
-
-        try:
-            return Path(keras.utils.get_file(ARCHIVE, URL))
-        except Exception as e:  # no network, a proxy, the server gone...
-            reason = download_failure(e)
-            raise DataNotFoundError(f"the Jena climate CSV could not be downloaded ({reason}): "
-                                    f"{how_to_get()}") from None
-    raise DataNotFoundError(f"the Jena climate CSV was not found ({CSV} or {ARCHIVE} in "
-                            f"{', '.join(str(c) for c in candidates)}): {how_to_get()}")
+    return find_or_download((CSV, ARCHIVE), "jena_climate", ARCHIVE, URL, data_dir, "the Jena climate CSV",
+                            how_to_get())
 
 
 def load_jena(data_dir=None):

@@ -80,3 +80,26 @@ def download_failure(error):
     """
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text.split(" -- ")[-1][:160]
+
+
+def find_or_download(names, folder_name, archive, url, data_dir, what, how_to_get):
+    """The first of `names` in <data dir>/<folder_name>/ or <data dir>/, else the Keras download of `archive`.
+
+    Offline (or when the download fails) raises DataNotFoundError: one line saying what was looked for,
+    where, and `how_to_get`.
+    """
+    candidates = [folder for folder, _ in data_dir_candidates(data_dir)]
+    for name in names:
+        for folder in candidates:
+            for path in (folder / folder_name / name, folder / name):
+                if path.is_file():
+                    return path
+    if not os.environ.get("DLWP_OFFLINE"):
+        import keras
+
+        try:
+            return Path(keras.utils.get_file(archive, url))
+        except Exception as e:  # no network, a proxy, the server gone...
+            raise DataNotFoundError(f"{what} could not be downloaded ({download_failure(e)}): {how_to_get}") from None
+    looked = ", ".join(str(c) for c in candidates)
+    raise DataNotFoundError(f"{what}: none of {', '.join(names)} in {looked}; {how_to_get}")
