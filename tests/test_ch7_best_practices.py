@@ -13,6 +13,7 @@ from chapters.ch7_best_practices import callbacks_tensorboard as s7_2
 from chapters.ch7_best_practices import functional_api as s7_1
 from chapters.ch7_best_practices import getting_the_most as s7_3
 from models import functional_api as models
+from chapters.runs import RunFailed
 from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of, write_word_sequence_data
 
 # --- synthetic data ------------------------------------------------------------------------------------
@@ -505,3 +506,45 @@ def test_the_chapters_options_refuse_zero_trials(tmp_path):
     with pytest.raises(SystemExit):
         CHAPTER.parser().parse_args(["7.3", "--trials", "0"])
     assert isinstance(CHAPTER.parser().parse_args(["7.3"]), argparse.Namespace)
+
+
+class FailingTraining(keras.callbacks.Callback):
+    """Raises `error` when a trial starts training, for the first `times` trials (as a missing package does).
+
+    KerasTuner deep-copies the callbacks of every trial; the count lives in a function, which a copy shares.
+    """
+
+    def __init__(self, error, times):
+        super().__init__()
+        started = []
+        self.error, self.fails_now = error, lambda: started.append(1) or len(started) <= times
+
+    def on_train_begin(self, logs=None):
+        if self.fails_now():
+            raise self.error
+
+
+def test_a_failed_trial_is_reported_in_one_line_and_the_search_goes_on(tmp_path, capsys):
+    x, y = flat_digits(64, 8)
+    run = make_run(tmp_path, section="7.3")
+    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), 2, 1, run.path("tuner/mnist"))
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0,
+                 callbacks=[FailingTraining(ValueError("no room for this model"), times=1)])
+    completed = s7_3.completed_trials(tuner)
+    assert [t.trial_id for t in completed] == ["1"]
+    assert "trial 0 failed: ValueError: no room for this model" in capsys.readouterr().err.splitlines()
+
+
+def test_a_search_whose_every_trial_failed_stops_with_one_line(tmp_path):
+    x, y = flat_digits(64, 8)
+    run = make_run(tmp_path, section="7.3")
+    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), 2, 1, run.path("tuner/mnist"))
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0,
+                 callbacks=[FailingTraining(ImportError("No module named 'tensorboard'"), times=2)])
+    with pytest.raises(RunFailed, match=r"no completed trial \(2 failed; the first: ImportError: No module named"):
+        s7_3.completed_trials(tuner)
+
+
+def test_retrain_best_beyond_the_books_four_is_refused():
+    with pytest.raises(SystemExit):
+        CHAPTER.parser().parse_args(["7.3", "--retrain-best", "5"])

@@ -15,6 +15,7 @@ machine. The ensemble averages several of chapter 3's IMDB networks and
 compares the average with the best of them on the test set.
 """
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -22,8 +23,8 @@ import keras
 import numpy as np
 
 from chapters.ch7_best_practices import CHAPTER
-from chapters.cli import positive_int
-from chapters.runs import save_json, save_npz
+from chapters.cli import positive_int, whole_number
+from chapters.runs import RunFailed, save_json, save_npz
 from datasets.arrays import array_dataset
 from datasets.imdb import load_imdb, multi_hot_dataset
 from datasets.mnist import QUICK_SUBSET, load_mnist
@@ -84,7 +85,7 @@ CHAPTER.option("--trials", type=positive_int, default=4,
 CHAPTER.option("--executions-per-trial", type=positive_int, default=BOOK_EXECUTIONS_PER_TRIAL,
                help=f"7.3: models trained per trial, their validation accuracies averaged "
                     f"(default the book's {BOOK_EXECUTIONS_PER_TRIAL})")
-CHAPTER.option("--retrain-best", type=positive_int, default=1,
+CHAPTER.option("--retrain-best", type=whole_number(1, BOOK_TOP_N), default=1,
                help=f"7.3: how many of the best configurations to retrain on all the training digits "
                     f"(default 1; the book: {BOOK_TOP_N})")
 CHAPTER.option("--ensemble-size", type=positive_int, default=4,
@@ -243,6 +244,30 @@ def make_tuner(run, build_model, max_trials, executions_per_trial, folder):
                  project_name=folder.name, overwrite=not run.resumed)
 
 
+def completed_trials(tuner):
+    """The search's completed trials, best first; one line for each failed trial, and RunFailed if none completed.
+
+    KerasTuner records a trial whose model could not be built or trained as failed (with its traceback) and goes
+    on with the next; its score is then None.
+    """
+    trials = list(tuner.oracle.trials.values())
+    failed = [t for t in trials if t.status in ("FAILED", "INVALID")]
+    for trial in failed:
+        print(f"trial {trial.trial_id} failed: {last_line(trial.message)}", file=sys.stderr)
+    completed = [t for t in tuner.oracle.get_best_trials(num_trials=len(trials)) if t.status == "COMPLETED"]
+    if not completed:
+        reason = last_line(failed[0].message) if failed else "no trial ran"
+        raise RunFailed(f"the hyperparameter search has no completed trial ({len(failed)} failed; "
+                        f"the first: {reason})")
+    return completed
+
+
+def last_line(message):
+    """The exception line at the end of a traceback KerasTuner kept."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason recorded"
+
+
 def hyperparameter_search(run):
     mnist = load_mnist(run.data_dir, subset=QUICK_SUBSET if run.quick else None)
     x_train_full = mnist.train_images.reshape((-1, 28 * 28)).astype("float32") / 255
@@ -263,12 +288,17 @@ def hyperparameter_search(run):
     print(f"Searching: {trials} trials of {executions} execution(s), up to {epochs} epochs of {batch_size}, "
           f"EarlyStopping(val_loss, patience={SEARCH_PATIENCE}); trials are kept in {run.path('tuner/mnist')}")
     start = time.time()
-    tuner.search(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_val, y_val),
-                 callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=SEARCH_PATIENCE)], verbose=2)
+    try:
+        tuner.search(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_val, y_val),
+                     callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=SEARCH_PATIENCE)],
+                     verbose=2)
+    except RuntimeError as e:  # KerasTuner gives up after 3 failed trials in a row; completed_trials says why
+        if "consecutive failures" not in str(e):
+            raise
     seconds = time.time() - start
 
     # Every trial, best first: which won, and by how much over the worst.
-    done = tuner.oracle.get_best_trials(num_trials=len(tuner.oracle.trials))
+    done = completed_trials(tuner)
     table = [{"trial": t.trial_id, **t.hyperparameters.values, "val_accuracy": round(float(t.score), 4)}
              for t in done]
     print("Trials, best first:")
@@ -290,7 +320,9 @@ def hyperparameter_search(run):
                         f"{per_execution:.0f} s per execution", label="the book's full search would take (minutes)")
 
     # The best configurations: find their best epoch again, then retrain on all the training digits.
-    retrain = min(options.retrain_best, BOOK_TOP_N, len(table))
+    retrain = min(options.retrain_best, len(table))
+    if retrain < options.retrain_best:
+        print(f"--retrain-best {options.retrain_best}: only {len(table)} trial(s) completed; retraining {retrain}")
     for rank, hp in enumerate(tuner.get_best_hyperparameters(retrain), start=1):
         name = f"best_model_{rank}"
         keras.backend.clear_session()
