@@ -15,7 +15,6 @@ SIGTERM end as one line and exit code 130, after the run saved what it had.
 """
 
 import argparse
-import contextlib
 import signal
 import sys
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Callable
 
 import keras
 
-from chapters.performance import setup_device, strategy_scope, worker_index
+from chapters.performance import ModelSession, setup_device, worker_index
 from chapters.runs import Interrupted, Run, RunFailed, UsageError
 from datasets import DataError
 
@@ -149,7 +148,7 @@ class Chapter:
             own.add_argument(*flags, **kwargs)
         return parser
 
-    def make_run(self, args, number, device, argv, distributed=False):
+    def make_run(self, args, number, device, argv, distributed=False, session=None):
         settings = dict(edition=getattr(args, "edition", self.editions[0]), quick=args.quick, seed=args.seed,
                         data_dir=args.data_dir, summary_only=args.summary_only, epochs=args.epochs,
                         batch_size=args.batch_size,
@@ -160,7 +159,8 @@ class Chapter:
         if device.distribute == "multiworker" and worker_index() > 0:
             output_dir = output_dir / f"worker-{worker_index()}"  # the chief (worker 0) writes the run's outputs
         return Run(self.name, number, settings, options, output_dir=output_dir, resume=args.resume,
-                   model_settings=model_settings, device=device, distributed=distributed, argv=argv)
+                   model_settings=model_settings, device=device, distributed=distributed, argv=argv,
+                   session=session)
 
     def main(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)
@@ -173,16 +173,18 @@ class Chapter:
             for number in numbers:
                 section = self.sections[number]
                 print(f"\n=== {self.title}, {section.number} {section.title} ===")
-                keras.backend.clear_session()  # layer names start again at conv2d, as in the book
-                keras.utils.set_random_seed(args.seed)
                 distributed = device.strategy is not None and section.distributable
                 if device.strategy is not None and not distributed:
                     print(f"--distribute {device.distribute}: {number} trains with its own loop, not model.fit; "
                           "it runs on one device")
-                run = self.make_run(args, number, device, argv, distributed)
+                # The section's models are built with the run's precision policy (and inside the strategy's
+                # scope), and their layer names start again at conv2d, as in the book.
+                session = ModelSession(device.precision, device.strategy if distributed else None)
+                run = self.make_run(args, number, device, argv, distributed, session)
                 try:
-                    with strategy_scope(device.strategy) if distributed else contextlib.nullcontext():
-                        section.function(run)
+                    session.restart()
+                    keras.utils.set_random_seed(args.seed)
+                    section.function(run)
                 except DataError as e:
                     run.finish("no data")
                     if len(numbers) == 1:
@@ -200,6 +202,8 @@ class Chapter:
                 except BaseException:
                     run.finish("stopped")
                     raise
+                finally:
+                    session.close()
                 run.finish()
                 print(f"Outputs of {number}: {run.folder}")
             if without_data:

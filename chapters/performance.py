@@ -7,7 +7,6 @@ has the numbers). steps_per_execution runs several batches per call into
 TensorFlow, which hides Python's overhead when the batches are small.
 """
 
-import contextlib
 import json
 import math
 import os
@@ -72,29 +71,64 @@ def make_strategy(distribute, gpus):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-@contextlib.contextmanager
-def strategy_scope(strategy):
-    """strategy.scope() for a whole section, kept across the section's keras.backend.clear_session() calls.
+class ModelSession:
+    """Where a section builds its models: the run's dtype policy and, under --distribute, the strategy's scope.
 
-    Sections clear the session so that layer names start again as in the book's summaries; in TensorFlow that
-    starts a new default graph, which drops the strategy's scope (the next model would be built outside it).
-    While the section runs, clear_session enters the scope again.
+    Sections call `run.clear_session()` before a new model so that layer names start again as in the book's
+    summaries. keras.backend.clear_session() alone would undo both settings: it resets the global dtype policy
+    to float32, and on TensorFlow it starts a new default graph, which drops the strategy's scope. `restart()`
+    clears the session, then sets the policy and enters the scope again; `close()` leaves the scope.
     """
-    scopes = [strategy.scope()]
-    scopes[0].__enter__()
-    clear_session = keras.backend.clear_session
 
-    def clear_session_in_scope(*args, **kwargs):
-        clear_session(*args, **kwargs)
-        scopes.append(strategy.scope())
-        scopes[-1].__enter__()
+    def __init__(self, precision="float32", strategy=None):
+        self.precision = precision  # a Keras dtype policy name: float32, mixed_bfloat16, mixed_float16
+        self.strategy = strategy  # a tf.distribute strategy, or None
+        self.scope = None
+        self.policy_before = None
 
-    keras.backend.clear_session = clear_session_in_scope
-    try:
-        yield
-    finally:
-        keras.backend.clear_session = clear_session
-        scopes[-1].__exit__(None, None, None)
+    def restart(self):
+        if self.policy_before is None:
+            self.policy_before = keras.mixed_precision.global_policy().name
+        keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy(self.precision)
+        if self.strategy is not None:
+            # The scope entered before belongs to the graph clear_session dropped; the new graph gets its own.
+            self.scope = self.strategy.scope()
+            self.scope.__enter__()
+
+    def close(self):
+        """Leave the scope and put back the policy there was before (a user's script or a test goes on with it)."""
+        if self.scope is not None:
+            self.scope.__exit__(None, None, None)
+            self.scope = None
+        if self.policy_before is not None:
+            keras.mixed_precision.set_global_policy(self.policy_before)
+
+
+def compute_dtypes(model):
+    """{"hidden": [...], "output": [...]}: the compute dtypes of the layers that make the model's outputs, and of
+    its other layers that have weights. A model made of models (a GAN, a VAE) gives its models' together."""
+    outputs = model_outputs(model)
+    if outputs is None:
+        parts = [compute_dtypes(layer) for layer in model.layers if isinstance(layer, keras.Model)]
+        return {key: sorted(set().union(*(part[key] for part in parts))) for key in ("hidden", "output")}
+    hidden = set()
+    for layer in model.layers:
+        if any(layer is output for output in outputs):
+            continue
+        if isinstance(layer, keras.Model):  # a model used as a layer (e.g. a conv base): all of it is hidden
+            hidden.update(*compute_dtypes(layer).values())
+        elif layer.weights:
+            hidden.add(layer.dtype_policy.compute_dtype)
+    return {"hidden": sorted(hidden), "output": sorted({layer.dtype_policy.compute_dtype for layer in outputs})}
+
+
+def model_outputs(model):
+    """The layers whose outputs are the model's (a Sequential's last layer; a functional model's output layers)."""
+    if isinstance(model, keras.Sequential):
+        return model.layers[-1:]
+    names = getattr(model, "output_names", None)
+    return [model.get_layer(name) for name in names] if names else None
 
 
 def worker_index():
@@ -122,9 +156,7 @@ def setup_device(mixed_precision="off", distribute="none"):
     else:
         print(f"Devices: CPU only, {os.cpu_count()} cores")
     policy, why = precision_policy(mixed_precision, gpus, cpu_has_native_bfloat16())
-    if policy:
-        keras.mixed_precision.set_global_policy(policy)
-    print(f"Precision: {why}")
+    print(f"Precision: {why}")  # each section's ModelSession sets it as the global policy
     strategy = make_strategy(distribute, gpus)
     if strategy is not None:
         print(f"Distribution: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replicas in sync"

@@ -229,7 +229,7 @@ class Run:
     """
 
     def __init__(self, chapter, section, settings, options, output_dir, resume=False, model_settings=None,
-                 device=None, distributed=False, argv=None):
+                 device=None, distributed=False, argv=None, session=None):
         self.chapter, self.section = chapter, section
         self.edition = settings["edition"]
         self.quick = settings["quick"]
@@ -244,6 +244,10 @@ class Run:
             from chapters.performance import Device
             device = Device("CPU", "float32")
         self.device = device
+        if session is None:
+            from chapters.performance import ModelSession
+            session = ModelSession(device.precision)
+        self.session = session  # the precision policy and distribution scope the section's models are built in
         # Inside the strategy's scope (the section trains with model.fit): batches are global, over the replicas.
         self.replicas = device.replicas if distributed else 1
         self.output_base = make_output_base(output_dir)
@@ -360,6 +364,12 @@ class Run:
             "book": list(book_params)}
         self._save_results()
         return matches
+
+    # -- models ----------------------------------------------------------------
+    def clear_session(self):
+        """keras.backend.clear_session() (layer names start again, as in the book's summaries), keeping this run's
+        precision policy and distribution scope, which Keras's clear_session alone would reset."""
+        self.session.restart()
 
     # -- training ------------------------------------------------------------
     def fit(self, model, data, **kwargs):

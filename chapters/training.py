@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from chapters.figures import plot_history
+from chapters.performance import compute_dtypes
 from chapters.runs import Interrupted, RunFailed, atomic_write, save_json, write_atomically
 
 
@@ -192,7 +193,10 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
                      ProgressMark(run), *callbacks]
 
     facts = {**run.training.get(name, {}), **optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
-             "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch}  # kept: what a run before measured
+             "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch,  # kept: what a run before measured
+             "compute_dtypes": compute_dtypes(model)}
+    print(f"{name} computes in {', '.join(facts['compute_dtypes']['hidden']) or '-'} (hidden layers), "
+          f"{', '.join(facts['compute_dtypes']['output'])} (output layer)")
     if done >= epochs:
         print(f"{name}: the run already has its {done} epochs in {folder}: nothing to train")
         backup.set_model(model)

@@ -4,6 +4,7 @@ giving the single-device result."""
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -94,7 +95,7 @@ def test_sections_that_train_with_fit_run_in_the_strategys_scope_the_others_on_o
 
     @chapter.section("1.1", "fit", "trains with model.fit", distributable=True)
     def with_fit(run):
-        keras.backend.clear_session()  # as sections do, for the book's layer names: a new TensorFlow graph
+        run.clear_session()  # as sections do, for the book's layer names: a new TensorFlow graph
         seen["1.1"] = (tf.distribute.has_strategy(), run.replicas)
 
     @chapter.section("1.2", "loop", "its own loop")
@@ -103,8 +104,38 @@ def test_sections_that_train_with_fit_run_in_the_strategys_scope_the_others_on_o
 
     chapter.main(["all", "--distribute", "mirrored", "--output-dir", str(tmp_path)])
     assert seen == {"1.1": (True, 1), "1.2": (False, 1)}  # one CPU here: a strategy of one replica
-    assert not tf.distribute.has_strategy() and keras.backend.clear_session.__module__.startswith("keras")
+    assert not tf.distribute.has_strategy()
     assert "--distribute mirrored: 1.2 trains with its own loop" in capsys.readouterr().out
+
+
+def test_a_sections_clear_session_keeps_the_precision_policy_and_the_strategys_scope(tmp_path):
+    built = {}
+    chapter = Chapter("chx_test", "Test chapter", "")
+
+    @chapter.section("1.1", "fit", "trains with model.fit", distributable=True)
+    def with_fit(run):
+        for name in ("first", "after_clear_session"):
+            run.clear_session()
+            with_scope = tf.distribute.has_strategy()
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1, dtype="float32")])
+            built[name] = (model.layers[0].name, model.layers[0].compute_dtype, model.layers[1].compute_dtype,
+                           with_scope, type(model.layers[0].kernel.value).__name__)
+
+    chapter.main(["--mixed-precision", "bfloat16", "--distribute", "mirrored", "--output-dir", str(tmp_path)])
+    assert built["first"][:4] == built["after_clear_session"][:4] == ("dense", "bfloat16", "float32", True)
+    assert "Mirrored" in built["after_clear_session"][4]  # the weights are the strategy's
+    assert keras.mixed_precision.global_policy().name == "float32"  # put back when the section ends
+
+
+def test_no_chapter_clears_the_keras_session_behind_the_runs_back():
+    """keras.backend.clear_session() resets the dtype policy and drops the strategy's scope: sections call
+    run.clear_session(), which sets both again."""
+    from tests.helpers import REPO
+
+    call = re.compile(r"^\s*keras\.backend\.clear_session\(", re.MULTILINE)
+    callers = [str(path.relative_to(REPO)) for path in (REPO / "chapters").rglob("*.py")
+               if call.search(path.read_text()) and path.name != "performance.py"]
+    assert callers == []
 
 
 def test_the_book_sections_that_train_with_fit_are_the_distributable_ones():

@@ -108,7 +108,7 @@ def dogs_vs_cats_from_scratch(run):
 
     # The convnets, checked against the book: four Conv2D + MaxPooling2D stages and a sigmoid unit.
     for training in trainings.values():
-        keras.backend.clear_session()  # layer names start again at conv2d, as in the book's summary
+        run.clear_session()  # layer names start again at conv2d, as in the book's summary
         run.check_against_book(training.build_model(run.seed), training.book_params,
                                f"DLwP {run.edition}e 5.2, {training.title}")
     if run.summary_only:
@@ -122,7 +122,7 @@ def dogs_vs_cats_from_scratch(run):
     histories = {}
     for name, training in trainings.items():
         print(f"\n--- {training.title} ---")
-        keras.backend.clear_session()
+        run.clear_session()
         model = training.build_model(run.seed)
         train, validation, test = dogs_vs_cats_datasets(run, splits, edition, training)
 

@@ -55,7 +55,7 @@ def mnist_convnet(run):
     # The convnet, checked layer by layer; the 2nd edition also shows what it would be without pooling.
     for build_counter_example, book_params, what in recipe.counter_examples:
         run.check_against_book(build_counter_example(), book_params, f"DLwP {run.edition}e 5.1, {what}")
-        keras.backend.clear_session()  # layer names start again at conv2d
+        run.clear_session()  # layer names start again at conv2d
     model = recipe.build_model()
     run.check_against_book(model, recipe.book_params, f"DLwP {run.edition}e 5.1")
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]

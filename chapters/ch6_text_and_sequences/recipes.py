@@ -87,7 +87,7 @@ def check_models(run, trainings, edition_label):
     """Build every model of `trainings` and check it against the book; returns {name: model}."""
     models = {}
     for name, training in trainings.items():
-        keras.backend.clear_session()  # layer names start again at embedding, lstm, ... as in the book
+        run.clear_session()  # layer names start again at embedding, lstm, ... as in the book
         models[name] = training.build_model()
         run.check_against_book(models[name], training.book_params, f"DLwP {edition_label}, {training.title}")
     return models

@@ -94,7 +94,7 @@ def recurrent_networks_1st_edition(run):
 
     # The book's summaries: the last output or every step's; four SimpleRNNs stacked. Then the two classifiers.
     for name, (build, book_params) in SUMMARIES.items():
-        keras.backend.clear_session()
+        run.clear_session()
         run.check_against_book(build(), book_params, f"DLwP 1e 6.2, {name.replace('_', ' ')}")
     models = check_models(run, trainings, "1e 6.2")
     if run.summary_only:

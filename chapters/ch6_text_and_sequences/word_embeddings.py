@@ -282,7 +282,7 @@ def glove_model(run, vocabulary):
     vectors = glove.load_glove(run.data_dir, EMBEDDING_DIM, words=set(vocabulary))
     run.record("glove.words_found", len(vectors), note=f"of our {len(vocabulary):,} words; glove.6B has "
                f"{BOOK_GLOVE_WORDS:,}", label="GloVe vectors found for our words")
-    keras.backend.clear_session()
+    run.clear_session()
     matrix = glove.embedding_matrix(vocabulary, vectors, EMBEDDING_DIM, rows=MAX_WORDS)
     return raw_text_embedding_model(embedding_matrix=matrix)
 

@@ -94,7 +94,7 @@ def callbacks_and_tensorboard(run):
     edition = EDITIONS[run.edition]
 
     # The models, checked against the book.
-    keras.backend.clear_session()
+    run.clear_session()
     run.check_against_book(edition.mnist_model(), edition.mnist_model_book_params, edition.mnist_model_source)
     if "tensorboard_imdb_convnet" in edition.demos:
         convnet = imdb_convnet_for_tensorboard()
@@ -128,7 +128,7 @@ class Digits:
 
 
 def compiled_mnist_model(run, edition, **compile_overrides):
-    keras.backend.clear_session()
+    run.clear_session()
     model = edition.mnist_model()
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   **{**run.compile_settings("dense"), **compile_overrides})
@@ -298,7 +298,7 @@ def plot_plateau(run, history, rates, activations_folder, layer_names):
 def tensorboard_imdb_convnet(run, edition, digits):
     """20 epochs with TensorBoard(histogram_freq=1) watching; then the embedding for the projector."""
     print("\n--- TensorBoard: the IMDB 1D convnet ---")
-    keras.backend.clear_session()
+    run.clear_session()
     model = imdb_convnet_for_tensorboard()
     imdb = load_imdb(num_words=IMDB_CONVNET_MAX_FEATURES, data_dir=run.data_dir)
     if run.quick:

@@ -85,7 +85,7 @@ def functional_api_1st_edition(run):
 
 def twin_models(run, rng):
     """7.1.1: a Sequential model and the functional model with the same layers: the same 3,466 parameters."""
-    keras.backend.clear_session()
+    run.clear_session()
     run.check_against_book(models.twin_sequential(), models.TWIN_SEQUENTIAL_BOOK_PARAMS, "DLwP 1e 7.1.1, Sequential")
     model = models.twin_functional()
     run.check_against_book(model, models.TWIN_FUNCTIONAL_BOOK_PARAMS, "DLwP 1e 7.1.1, functional")
@@ -120,7 +120,7 @@ def show_graph_disconnected(run, model):
 
 def question_answering(run, rng):
     """7.1.2 (listing 7.1): two inputs, a text and a question, one answer among 500."""
-    keras.backend.clear_session()
+    run.clear_session()
     as_printed = models.question_answering_model_as_printed()
     run.check_against_book(as_printed, models.QUESTION_ANSWERING_AS_PRINTED_BOOK_PARAMS,
                            "DLwP 1e listing 7.1 as printed: Embedding(64, 10000), Embedding(32, 10000)")
@@ -165,7 +165,7 @@ def show_failure_on_large_word_indices(run, as_printed):
 
 def three_outputs(run, rng):
     """7.1.3 (listing 7.3): one post in, three predictions out, each with its loss and loss weight."""
-    keras.backend.clear_session()
+    run.clear_session()
     as_printed = models.social_media_model_as_printed()
     run.check_against_book(as_printed, models.SOCIAL_MEDIA_AS_PRINTED_BOOK_PARAMS,
                            "DLwP 1e listing 7.3 as printed: Embedding(256, 50000)")
@@ -209,7 +209,7 @@ def layer_graphs(run, rng):
              "DLwP 1e 7.1.4, Inception module on a 16x16x128 feature map (counted from the listing)"),
             ("residual_connections", models.residual_model, models.RESIDUAL_BOOK_PARAMS,
              "DLwP 1e 7.1.4, identity and projection residual connections (counted from the listing)")):
-        keras.backend.clear_session()
+        run.clear_session()
         model = build()
         run.check_against_book(model, book_params, source)
         if run.summary_only:
@@ -223,7 +223,7 @@ def layer_graphs(run, rng):
 
 def shared_lstm(run, rng):
     """7.1.5: one LSTM layer called on two sentences: one set of weights, learned from both."""
-    keras.backend.clear_session()
+    run.clear_session()
     model = models.siamese_lstm_model()
     run.check_against_book(model, models.SIAMESE_LSTM_BOOK_PARAMS, "DLwP 1e 7.1.5, shared LSTM (counted)")
     if run.summary_only:
@@ -239,7 +239,7 @@ def shared_lstm(run, rng):
 
 def model_as_layer(run, rng):
     """7.1.6: a whole model (Xception without its classifier) called like a layer on two camera images."""
-    keras.backend.clear_session()
+    run.clear_session()
     image_size = QUICK_CAMERA_IMAGE_SIZE if run.quick else models.CAMERA_IMAGE_SIZE
     model = models.dual_camera_model(image_size)
     run.check_against_book(model, models.DUAL_CAMERA_BOOK_PARAMS,
@@ -279,7 +279,7 @@ def train_on_random_data(run, model, inputs, targets, name, epochs, batch_size):
 
 def working_with_keras_2nd_edition(run):
     rng = np.random.default_rng(run.seed)
-    keras.backend.clear_session()
+    run.clear_session()
 
     # 7.2.1-7.2.2: the same small model, Sequential (built for 3 features) and functional (from an Input).
     sequential = models.small_sequential_model()
@@ -330,7 +330,7 @@ def working_with_keras_2nd_edition(run):
     test = (test_images, mnist.test_labels.astype("int64"))
 
     # 7.4.2-7.4.3: the training loop written out: GradientTape, the optimizer, the metrics, one compiled step.
-    keras.backend.clear_session()
+    run.clear_session()
     model = models.mnist_dropout_network()
     results = train_with_gradient_tape(run, model, train, validation, run.epochs(MNIST_EPOCHS),
                                        run.batch_size(MNIST_BATCH_SIZE))
@@ -341,7 +341,7 @@ def working_with_keras_2nd_edition(run):
                note=mnist.book_note or "no figure in the book; a third party's TF 2 run: ~0.97")
 
     # 7.4.4: the same step as a train_step override, so that fit() runs it; with the book's custom metric.
-    keras.backend.clear_session()
+    run.clear_session()
     model = models.mnist_dropout_network(model_class=MnistModelWithTrainStep)
     model.compile(optimizer=keras.optimizers.RMSprop(), loss="sparse_categorical_crossentropy",
                   **run.compile_settings("dense"))

@@ -100,13 +100,13 @@ def getting_the_most(run):
 
     # The models, checked against the book (the tuner's network at both ends of its search space).
     for part in edition.parts:
-        keras.backend.clear_session()
+        run.clear_session()
         CHECKS[part](run)
     if run.summary_only:
         return
     for part in edition.parts:
         print(f"\n--- {part.replace('_', ' ')} ---")
-        keras.backend.clear_session()
+        run.clear_session()
         PARTS[part](run)
 
 
@@ -215,9 +215,11 @@ def check_search_space(run):
                                f"DLwP 2e 13.1.1, build_model(hp) with units={units}")
 
 
-def make_build_model(compile_settings):
+def make_build_model(compile_settings, precision="float32"):
     """The book's build_model(hp): the tuner chooses the units and the optimizer, then it compiles the model."""
     def build_model(hp):
+        # KerasTuner clears the Keras session before each trial, which resets the dtype policy: set the run's again.
+        keras.mixed_precision.set_global_policy(precision)
         units = hp.Int("units", **SEARCH_UNITS)
         model = tunable_mnist_network(units)
         optimizer = hp.Choice("optimizer", values=SEARCH_OPTIMIZERS)
@@ -281,7 +283,7 @@ def hyperparameter_search(run):
     options = run.options
     trials = min(options.trials, QUICK_TRIALS) if run.quick else options.trials
     executions = 1 if run.quick else options.executions_per_trial
-    build_model = make_build_model(run.compile_settings("dense"))
+    build_model = make_build_model(run.compile_settings("dense"), run.session.precision)
     tuner = make_tuner(run, build_model, trials, executions, run.path("tuner/mnist"))
     tuner.search_space_summary()
     batch_size, epochs = run.batch_size(SEARCH_BATCH_SIZE), run.epochs(SEARCH_EPOCHS)
@@ -325,7 +327,7 @@ def hyperparameter_search(run):
         print(f"--retrain-best {options.retrain_best}: only {len(table)} trial(s) completed; retraining {retrain}")
     for rank, hp in enumerate(tuner.get_best_hyperparameters(retrain), start=1):
         name = f"best_model_{rank}"
-        keras.backend.clear_session()
+        run.clear_session()
         history = run.fit(build_model(hp), array_dataset(x_train, y_train, batch_size, shuffle=True, seed=run.seed),
                           name=f"{name}_best_epoch", epochs=SEARCH_EPOCHS,
                           validation_data=array_dataset(x_val, y_val, 1024),
@@ -362,7 +364,7 @@ def ensemble(run):
     size = run.options.ensemble_size
     predictions, accuracies = [], []
     for member in range(1, size + 1):
-        keras.backend.clear_session()
+        run.clear_session()
         keras.utils.set_random_seed(run.seed + member - 1)  # the members differ by their random start
         model = imdb_network()
         model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],

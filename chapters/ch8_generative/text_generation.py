@@ -94,7 +94,7 @@ def character_lstm_text_generation(run):
     run.record("number_of_sequences", len(sequences), book=BOOK_SEQUENCES, note=quick_note)
     run.record("unique_characters", len(vocabulary), book=BOOK_UNIQUE_CHARACTERS)
     if len(vocabulary) != BOOK_UNIQUE_CHARACTERS:  # another text: the same network for its characters
-        keras.backend.clear_session()
+        run.clear_session()
         model = character_lstm_1st_edition(MAXLEN, len(vocabulary))
         print(f"This text has {len(vocabulary)} distinct characters: the network's input and output have as many")
 
