@@ -13,6 +13,9 @@
 Builders only: no data, no training. A `*_BOOK_PARAMS` list gives the book's
 count for each entry of `model.layers` (Sequential models, the 1st edition's,
 list no input layer; functional ones, the 2nd edition's, start with theirs, 0).
+
+Output layers compute in float32 (dtype="float32"): under --mixed-precision the loss and the predictions
+stay in full precision while the hidden layers compute in 16 bits.
 """
 
 import keras
@@ -35,7 +38,7 @@ def imdb_embedding_model(max_features=10_000, maxlen=20, embedding_dim=8):
         keras.Input(shape=(maxlen,), dtype="int32"),  # Keras 3: the length goes here, not Embedding(input_length=)
         layers.Embedding(max_features, embedding_dim),
         layers.Flatten(),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_embedding")
 
 
@@ -52,7 +55,7 @@ def raw_text_embedding_model(max_words=10_000, maxlen=100, embedding_dim=100, em
         layers.Embedding(max_words, embedding_dim),
         layers.Flatten(),
         layers.Dense(32, activation="relu"),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name=name or ("raw_text_glove" if pretrained else "raw_text_learned_embedding"))
     if pretrained:
         model.layers[0].set_weights([embedding_matrix])
@@ -99,7 +102,7 @@ def imdb_simple_rnn(max_features=10_000):
         keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(max_features, 32),
         layers.SimpleRNN(32),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_simple_rnn")
 
 
@@ -109,7 +112,7 @@ def imdb_lstm(max_features=10_000):
         keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(max_features, 32),
         layers.LSTM(32),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_lstm")
 
 
@@ -132,7 +135,7 @@ def imdb_reversed_lstm(max_features=10_000):
         keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(max_features, 128),
         layers.LSTM(32),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_reversed_lstm")
 
 
@@ -142,7 +145,7 @@ def imdb_bidirectional_lstm(max_features=10_000):
         keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(max_features, 32),
         layers.Bidirectional(layers.LSTM(32)),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_bidirectional_lstm")
 
 
@@ -160,7 +163,7 @@ def imdb_convnet(max_features=10_000, max_len=500):
         layers.MaxPooling1D(5),
         layers.Conv1D(32, 7, activation="relu"),
         layers.GlobalMaxPooling1D(),
-        layers.Dense(1, activation="sigmoid"),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
     ], name="imdb_convnet")
 
 
@@ -181,7 +184,7 @@ def bag_of_words_model(max_tokens=20_000, hidden_dim=16):
     inputs = keras.Input(shape=(max_tokens,))
     x = layers.Dense(hidden_dim, activation="relu")(inputs)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="bag_of_words")
 
 
@@ -209,7 +212,7 @@ def one_hot_bidirectional_lstm(max_tokens=20_000):
     embedded = OneHot(max_tokens, name="one_hot")(inputs)
     x = layers.Bidirectional(layers.LSTM(32))(embedded)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="one_hot_bidirectional_lstm")
 
 
@@ -223,7 +226,7 @@ def embedding_bidirectional_lstm(max_tokens=20_000, embedding_dim=256, mask_zero
     embedded = layers.Embedding(max_tokens, embedding_dim, mask_zero=mask_zero)(inputs)
     x = layers.Bidirectional(layers.LSTM(32))(embedded)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="embedding_bidirectional_lstm" + ("_masked" if mask_zero else ""))
 
 
@@ -318,7 +321,7 @@ def transformer_classifier(vocab_size=20_000, embed_dim=256, num_heads=2, dense_
     x = TransformerEncoder(embed_dim, dense_dim, num_heads, name="transformer_encoder")(x)
     x = layers.GlobalMaxPooling1D()(x)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="transformer_encoder")
 
 
@@ -330,5 +333,5 @@ def positional_transformer_classifier(sequence_length=600, vocab_size=20_000, em
     x = TransformerEncoder(embed_dim, dense_dim, num_heads, name="transformer_encoder")(x)
     x = layers.GlobalMaxPooling1D()(x)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="positional_transformer_encoder")

@@ -9,6 +9,9 @@ GRU layers: the 1st edition's Keras computed a GRU with one bias per gate,
 second bias, 3 * (units * (inputs + units) + 2 * units). The builders take
 `reset_after`; the `*_BOOK_PARAMS` tables of the 1st edition's GRU models have
 both rows: "book" (reset_after=False, the counts the book prints) and "keras3".
+
+Output layers compute in float32 (dtype="float32"): under --mixed-precision the loss and the predictions
+stay in full precision while the hidden layers compute in 16 bits.
 """
 
 import keras
@@ -36,7 +39,7 @@ def jena_dense_1st_edition(timesteps=240):
         keras.Input(shape=(timesteps, FEATURES)),
         layers.Flatten(),
         layers.Dense(32, activation="relu"),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name="jena_dense")
 
 
@@ -45,7 +48,7 @@ def jena_gru_1st_edition(reset_after=False, dropout=0.0, recurrent_dropout=0.0, 
     return keras.Sequential([
         keras.Input(shape=(None, FEATURES)),
         layers.GRU(32, dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name=name)
 
 
@@ -55,7 +58,7 @@ def jena_stacked_gru_1st_edition(reset_after=False):
         keras.Input(shape=(None, FEATURES)),
         layers.GRU(32, dropout=0.1, recurrent_dropout=0.5, return_sequences=True, reset_after=reset_after),
         layers.GRU(64, activation="relu", dropout=0.1, recurrent_dropout=0.5, reset_after=reset_after),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name="jena_stacked_gru")
 
 
@@ -64,7 +67,7 @@ def jena_bidirectional_gru_1st_edition(reset_after=False):
     return keras.Sequential([
         keras.Input(shape=(None, FEATURES)),
         layers.Bidirectional(layers.GRU(32, reset_after=reset_after)),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name="jena_bidirectional_gru")
 
 
@@ -90,7 +93,7 @@ def jena_convnet_1st_edition():
         layers.MaxPooling1D(3),
         layers.Conv1D(32, 5, activation="relu"),
         layers.GlobalMaxPooling1D(),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name="jena_convnet")
 
 
@@ -106,7 +109,7 @@ def jena_conv_gru_1st_edition(reset_after=False):
         layers.MaxPooling1D(3),
         layers.Conv1D(32, 5, activation="relu"),
         layers.GRU(32, dropout=0.1, recurrent_dropout=0.5, reset_after=reset_after),
-        layers.Dense(1),
+        layers.Dense(1, dtype="float32"),
     ], name="jena_conv_gru")
 
 
@@ -137,7 +140,7 @@ def jena_dense_2nd_edition(sequence_length=120):
     inputs = _jena_input(sequence_length)
     x = layers.Flatten()(inputs)
     x = layers.Dense(16, activation="relu")(x)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_dense")
 
 
@@ -151,14 +154,14 @@ def jena_convnet_2nd_edition(sequence_length=120):
     x = layers.MaxPooling1D(2)(x)
     x = layers.Conv1D(8, 6, activation="relu")(x)
     x = layers.GlobalAveragePooling1D()(x)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_convnet")
 
 
 def jena_lstm_2nd_edition(sequence_length=120):
     inputs = _jena_input(sequence_length)
     x = layers.LSTM(16)(inputs)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_lstm")
 
 
@@ -167,7 +170,7 @@ def jena_lstm_dropout_2nd_edition(sequence_length=120):
     inputs = _jena_input(sequence_length)
     x = layers.LSTM(32, recurrent_dropout=0.25)(inputs)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_lstm_dropout")
 
 
@@ -178,12 +181,12 @@ def jena_stacked_gru_2nd_edition(sequence_length=120, reset_after=True):
     x = layers.GRU(32, recurrent_dropout=0.5, return_sequences=True, reset_after=reset_after)(inputs)
     x = layers.GRU(32, recurrent_dropout=0.5, reset_after=reset_after)(x)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_stacked_gru")
 
 
 def jena_bidirectional_lstm_2nd_edition(sequence_length=120):
     inputs = _jena_input(sequence_length)
     x = layers.Bidirectional(layers.LSTM(16))(inputs)
-    outputs = layers.Dense(1)(x)
+    outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name="jena_bidirectional_lstm")

@@ -11,6 +11,9 @@ loss inside the model (`CustomVariationalLayer`, `add_loss`), which Keras 3
 no longer allows on symbolic inputs; both editions are therefore trained here
 by `VariationalAutoencoder`, a `keras.Model` with its own `train_step`, the
 2nd edition's way, each with its own loss.
+
+Output layers compute in float32 (dtype="float32"): under --mixed-precision the loss and the predictions
+stay in full precision while the hidden layers compute in 16 bits.
 """
 
 import keras
@@ -41,8 +44,8 @@ def vae_encoder_1st_edition(latent_dim=LATENT_DIM):
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(32, activation="relu")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
     return keras.Model(input_img, [z_mean, z_log_var], name="vae_encoder_1st_edition")
 
 
@@ -91,8 +94,8 @@ def vae_encoder_2nd_edition(latent_dim=LATENT_DIM):
     x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(16, activation="relu")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
     return keras.Model(encoder_inputs, [z_mean, z_log_var], name="vae_encoder_2nd_edition")
 
 
