@@ -123,6 +123,13 @@ def compute_dtypes(model):
     return {"hidden": sorted(hidden), "output": sorted({layer.dtype_policy.compute_dtype for layer in outputs})}
 
 
+def variables_mirrored(model):
+    """True when every weight of the model is a tf.distribute value (built inside a strategy's scope)."""
+    import tensorflow as tf
+
+    return bool(model.weights) and all(isinstance(w.value, tf.distribute.DistributedValues) for w in model.weights)
+
+
 def model_outputs(model):
     """The layers whose outputs are the model's (a Sequential's last layer; a functional model's output layers)."""
     if isinstance(model, keras.Sequential):

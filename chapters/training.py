@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from chapters.figures import plot_history
-from chapters.performance import compute_dtypes
+from chapters.performance import compute_dtypes, variables_mirrored
 from chapters.runs import Interrupted, RunFailed, atomic_write, save_json, write_atomically
 
 
@@ -194,7 +194,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
 
     facts = {**run.training.get(name, {}), **optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
              "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch,  # kept: what a run before measured
-             "compute_dtypes": compute_dtypes(model)}
+             "compute_dtypes": compute_dtypes(model), "variables_mirrored": variables_mirrored(model)}
     print(f"{name} computes in {', '.join(facts['compute_dtypes']['hidden']) or '-'} (hidden layers), "
           f"{', '.join(facts['compute_dtypes']['output'])} (output layer)")
     if done >= epochs:

@@ -283,3 +283,32 @@ def write_aclimdb(root, per_class=None, unsup=0):
             (folder / f"{i}_0.txt").write_text("unlabelled " + " ".join(rng.choice(vocabulary, 20)))
     (Path(root) / "README").write_text("Large Movie Review Dataset v1.0 (synthetic)\n")
     return Path(root)
+
+
+# --- mixed precision -----------------------------------------------------------------------------------
+
+MIXED_BFLOAT16 = ["--mixed-precision", "bfloat16"]  # forced: the same on every CPU
+
+
+def assert_trained_in_mixed_bfloat16(output_dir, section=None):
+    """Every model the run trained with run.fit computed its hidden layers in bfloat16 and its outputs in float32,
+    as results.json records them and as the saved models (last.keras) hold them."""
+    import keras
+
+    from chapters.performance import compute_dtypes
+
+    training = training_of(output_dir, section)
+    assert training, "the run trained nothing with run.fit"
+    for name, facts in training.items():
+        assert facts["compute_dtypes"] == {"hidden": ["bfloat16"], "output": ["float32"]}, name
+    pattern = f"{section}-*/*/last.keras" if section else "*/*/last.keras"
+    saved = sorted(Path(output_dir).glob(pattern))
+    for path in saved:
+        assert compute_dtypes(keras.models.load_model(path)) == {"hidden": ["bfloat16"], "output": ["float32"]}, path
+    return len(training)
+
+
+def assert_trained_with_mirrored_variables(output_dir, section=None):
+    """Every model the run trained with run.fit had its variables mirrored by the strategy."""
+    training = training_of(output_dir, section)
+    assert training and all(facts["variables_mirrored"] for facts in training.values()), training
