@@ -35,6 +35,41 @@ def cpu_has_native_bfloat16():
     return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
 
 
+def machine_description():
+    """What a measured number depends on: the CPU, its vector and bfloat16 instructions, the cores and the GPUs."""
+    import platform
+
+    import tensorflow as tf
+
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or platform.machine())
+    flags = set(cpuinfo.split())
+    return {"cpu": model, "cores": os.cpu_count(),
+            "cpu_flags": [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags],
+            "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                     for gpu in tf.config.list_physical_devices("GPU")],
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def git_commit():
+    """The project's commit (with '+changes' when the working tree differs from it), or None outside a git clone."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("+changes" if changed else "")) or None
+
+
 def precision_policy(setting, gpus, native_bfloat16):
     """(policy name or None, one line saying why) for --mixed-precision `setting` (off, auto, float16, bfloat16)."""
     if setting == "off":
@@ -168,7 +203,8 @@ def setup_device(mixed_precision="off", distribute="none"):
     if strategy is not None:
         print(f"Distribution: {type(strategy).__name__}, {strategy.num_replicas_in_sync} replicas in sync"
               + (f", worker {worker_index()}" if distribute == "multiworker" else ""))
-    return Device("GPU" if gpus else "CPU", policy or "float32", strategy, distribute)
+    return Device("GPU" if gpus else "CPU", policy or "float32", strategy, distribute, machine_description(),
+                  git_commit())
 
 
 @dataclass
@@ -177,6 +213,8 @@ class Device:
     precision: str  # the global dtype policy
     strategy: object = None  # a tf.distribute strategy, or None
     distribute: str = "none"
+    machine: dict = None  # machine_description(): recorded beside every result
+    commit: str = None  # the project's git commit when the run started
 
     @property
     def replicas(self):

@@ -334,6 +334,8 @@ class Run:
                   "distribute": self.device.distribute if self.replicas > 1 else "none"}
         save_json(self.path("results.json"), {"chapter": self.chapter, "section": self.section,
                                               "edition": self.edition, "quick": self.quick, "device": device,
+                                              "machine": self.device.machine, "commit": self.device.commit,
+                                              "started": self.state.get("started"), "argv": self.state.get("argv"),
                                               "results": self.results, "training": self.training})
 
     def record(self, key, value, book=None, note="", label=None):
