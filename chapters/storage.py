@@ -200,7 +200,7 @@ def reading(path):
         if is_machine_error(error):
             raise MachineFault(path, error, action="read") from None
         raise DamagedFile(path, damage_reason(path, error)) from None
-    except (ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as error:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, EOFError, zipfile.BadZipFile) as error:
         raise DamagedFile(path, damage_reason(path, error)) from None
 
 
