@@ -25,6 +25,7 @@ import keras
 
 from chapters.performance import ModelSession, setup_device, worker_index
 from chapters.runs import Interrupted, Run, RunFailed, UsageError
+from chapters.storage import DamagedFile, MachineFault, is_machine_error
 from datasets import DataError
 
 
@@ -199,6 +200,17 @@ class Chapter:
                         raise Interrupted(f"{number} stopped; what it saved is in {run.folder}; run the same "
                                           "command with --resume to continue") from None
                     raise Interrupted(f"{number} stopped before it saved anything to resume from") from None
+                except (MachineFault, OSError) as error:
+                    fault = machine_fault(error, run.folder)
+                    if fault is None:
+                        run.finish("stopped")
+                        raise
+                    message = f"{fault}; what the run saved is in {run.folder}: {fault.remedy} and rerun with --resume"
+                    run.finish("failed", reason=message)
+                    raise RunFailed(message) from None
+                except (RunFailed, DamagedFile, UsageError) as error:
+                    run.finish("failed", reason=str(error))
+                    raise
                 except BaseException:
                     run.finish("stopped")
                     raise
@@ -211,7 +223,7 @@ class Chapter:
         except (DataError, UsageError) as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
-        except RunFailed as e:
+        except (RunFailed, DamagedFile, MachineFault) as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(1)
         except Interrupted as e:
@@ -222,6 +234,15 @@ class Chapter:
             sys.exit(130)
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
+
+
+def machine_fault(error, folder):
+    """`error` as a MachineFault (the machine's fault: a full disk, a read-only folder), or None."""
+    if isinstance(error, MachineFault):
+        return error
+    if not is_machine_error(error):
+        return None
+    return MachineFault(error.filename or folder, error)
 
 
 def _stop_like_ctrl_c(signum, frame):

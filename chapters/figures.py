@@ -31,12 +31,15 @@ def save_png(pixels, path, description=""):
     return atomic_write(path, buffer.getvalue())
 
 
-def plot_history(history, path, title=""):
-    """Training vs validation loss (and accuracy or MAE, when there is one), as in the book."""
+def plot_history(history, path, title="", first_epoch=1):
+    """Training vs validation loss (and accuracy or MAE, when there is one), as in the book.
+
+    `first_epoch`: the epoch of the first values (later than 1 when the history of the first epochs was lost).
+    """
     metrics = [m for m in ("loss", "accuracy", "mae") if m in history]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        epochs = range(1, len(history[metric]) + 1)
+        epochs = range(first_epoch, first_epoch + len(history[metric]))
         ax.plot(epochs, history[metric], "bo", label=f"Training {metric}")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")

@@ -7,29 +7,37 @@ finished; a lock held for the process's life keeps a second process out.
 `--resume` picks the newest run of the section that has saved progress, and
 refuses if it was made with other model-defining options.
 
-Everything is written to a temporary name in the same folder and renamed, so
-a crash, Ctrl-C or `kill -9` never leaves half a file; temporary files of a
-dead run are removed when its folder is next opened.
+Files are written whole or not at all and read back whole or named as damaged
+(chapters.storage, whose writers sections import from here too). A folder the
+machine will not let us write is a usage error naming --output-dir; a full
+disk or a damaged progress file fails the run with one line, and run.json
+says why.
 """
 
 import contextlib
-import io
 import json
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
-import numpy as np
+from chapters.storage import (  # noqa: F401 (atomic_write, save_npz, write_atomically: the sections' writers)
+    DamagedFile,
+    MachineFault,
+    atomic_write,
+    is_machine_error,
+    read_json,
+    remove_temporary_files,
+    save_json,
+    save_npz,
+    write_atomically,
+)
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None
 
-TEMPORARY_MARK = ".tmp-"
 QUICK_STEPS_PER_EPOCH = 2  # --quick: an epoch of a looping pipeline is this many batches
 
 
@@ -55,91 +63,6 @@ def stop_cleanly(message):
 
 
 # ---------------------------------------------------------------------------
-# Atomic files
-# ---------------------------------------------------------------------------
-
-def temporary_path(path):
-    """A hidden name beside `path` that keeps its suffixes (Keras checks `.keras`, `.weights.h5`)."""
-    path = Path(path)
-    stem, dot, suffixes = path.name.partition(".")
-    return path.with_name(f".{stem}{TEMPORARY_MARK}{os.getpid()}{dot}{suffixes}")
-
-
-@contextlib.contextmanager
-def signals_held():
-    """Ctrl-C and SIGTERM wait for the end of the block, then act as usual.
-
-    A KeyboardInterrupt raised in the middle of h5py writing a checkpoint can leave HDF5's memory corrupt
-    (the process then aborts with "free(): invalid next size"); a write is short, so the signal waits for it.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum)) for number in held}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        if received:
-            signal.raise_signal(received[0])
-
-
-def write_atomically(path, write):
-    """Call `write(temporary_path)`, then rename the result onto `path`: all or nothing, never cut by a signal."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_path(path)
-    with signals_held():
-        try:
-            write(temporary)
-            with open(temporary, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
-    return path
-
-
-def atomic_write(path, data):
-    """Write bytes or text to `path` through a temporary file and a rename."""
-    def write(temporary):
-        with open(temporary, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-    return write_atomically(path, write)
-
-
-def save_json(path, obj):
-    return atomic_write(path, json.dumps(obj, indent=2, default=_to_builtin) + "\n")
-
-
-def _to_builtin(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def save_npz(path, **arrays):
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return atomic_write(path, buffer.getvalue())
-
-
-def remove_temporary_files(folder):
-    """Temporary files left by a process that died while writing (the folder is ours: we hold its lock)."""
-    for path in Path(folder).rglob(f".*{TEMPORARY_MARK}*"):
-        if path.is_file():
-            path.unlink()
-
-
-# ---------------------------------------------------------------------------
 # The run folder
 # ---------------------------------------------------------------------------
 
@@ -162,11 +85,22 @@ def make_output_base(output_dir):
         base.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise UsageError(f"--output-dir {output_dir}: not a folder (a file is in the way)") from None
-    except PermissionError:
-        raise UsageError(f"--output-dir {output_dir}: no permission to create it") from None
     if not base.is_dir():
         raise UsageError(f"--output-dir {output_dir}: not a folder")
     return base
+
+
+@contextlib.contextmanager
+def writing_into(output_dir):
+    """Creating or opening a run folder: a folder the machine will not let us write is the user's to change."""
+    try:
+        yield
+    except (OSError, MachineFault) as error:
+        error = error.error if isinstance(error, MachineFault) else error
+        if not is_machine_error(error):
+            raise
+        raise UsageError(f"--output-dir {output_dir}: cannot write there ({os.strerror(error.errno)}); "
+                         "choose another --output-dir") from None
 
 
 def lock_run_folder(folder):
@@ -211,6 +145,24 @@ def find_run_to_resume(base, section):
     return None
 
 
+def read_previous_results(folder):
+    """results.json of the run being resumed; a damaged one is set aside, and the section records its results again."""
+    path = Path(folder) / "results.json"
+    if not path.exists():
+        return {}
+    try:
+        previous = read_json(path, "results", "training")
+        if not all(isinstance(previous[key], dict) for key in ("results", "training")):
+            raise DamagedFile(path, "its results or training are not JSON objects")
+        return previous
+    except DamagedFile as damage:
+        aside = path.with_name("results.damaged.json")
+        os.replace(path, aside)
+        print(f"--resume: {path} is damaged ({damage.reason}); it is set aside as {aside.name}, and the run "
+              "records its results again as it goes (the training facts of earlier sessions are lost)")
+        return {}
+
+
 def differing_settings(saved, current):
     """The model-defining options that differ, as '--name saved (now current)' strings."""
     return [f"--{name.replace('_', '-')} {saved.get(name)} (now {current.get(name)})"
@@ -250,10 +202,21 @@ class Run:
         self.session = session  # the precision policy and distribution scope the section's models are built in
         # Inside the strategy's scope (the section trains with model.fit): batches are global, over the replicas.
         self.replicas = device.replicas if distributed else 1
-        self.output_base = make_output_base(output_dir)
         self.model_settings = model_settings or {}
         self.results, self.training = {}, {}
         self.resumed = False
+        with writing_into(output_dir):
+            self.output_base = make_output_base(output_dir)
+            self._open_folder(section, resume)
+            self.state = read_run_state(self.folder) or {
+                "chapter": chapter, "section": section, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "model_settings": self.model_settings, "progress": False}
+            self.state.pop("reason", None)
+            self.state.update(status="running", pid=os.getpid(), argv=argv if argv is not None else sys.argv[1:])
+            self._save_state()
+
+    def _open_folder(self, section, resume):
+        """The newest run of the section with progress (--resume), else a new folder; locked either way."""
         folder = find_run_to_resume(self.output_base, section) if resume else None
         if folder is not None:
             self._lock = lock_run_folder(folder)
@@ -264,7 +227,7 @@ class Run:
                                  "Use the same options to resume it, or leave out --resume for a new run")
             remove_temporary_files(folder)
             self.folder, self.resumed = folder, True
-            previous = json.loads((folder / "results.json").read_text()) if (folder / "results.json").exists() else {}
+            previous = read_previous_results(folder)
             self.results, self.training = previous.get("results", {}), previous.get("training", {})
             print(f"Resuming the run in {folder} (started {saved.get('started', '?')})")
         else:
@@ -273,11 +236,6 @@ class Run:
                       "starting a new one")
             self.folder = create_run_folder(self.output_base, section)
             self._lock = lock_run_folder(self.folder)
-        self.state = read_run_state(self.folder) or {
-            "chapter": chapter, "section": section, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "model_settings": self.model_settings, "progress": False}
-        self.state.update(status="running", pid=os.getpid(), argv=argv if argv is not None else sys.argv[1:])
-        self._save_state()
 
     # -- the book's hyperparameters, unless the user says otherwise --------
     def epochs(self, book_value):
@@ -323,11 +281,19 @@ class Run:
             self.state["progress"] = True
             self._save_state()
 
-    def finish(self, status="finished"):
-        """The run ends (finished, stopped, no data): say so in run.json and release the folder."""
+    def finish(self, status="finished", reason=None):
+        """The run ends (finished, stopped, failed, no data): say so (and why) in run.json, release the folder."""
         self.state["status"] = status
-        self._save_state()
-        self._lock.close()
+        if reason:
+            self.state["reason"] = reason
+        try:
+            self._save_state()
+        except MachineFault:
+            if status == "finished":
+                raise
+            # the disk that stopped the run may refuse run.json too: the line on stderr says what happened
+        finally:
+            self._lock.close()
 
     def _save_results(self):
         device = {"kind": self.device.kind, "precision": self.device.precision, "replicas": self.replicas,

@@ -15,13 +15,14 @@ writes the weights and the epoch as two files (a kill between them pairs one
 epoch's weights with another's number). Ours write each file to a temporary
 name and rename it, and the backup's weights file is named by its epoch and
 committed by renaming its small metadata file last. On `--resume` the backup is
-the truth: the history is cut back to the epochs it holds, and the best
-checkpoint's threshold is the lowest validation loss so far, so that best.keras
-stays the best epoch of the whole run.
+the truth: the history is cut back to the epochs it holds (chapters.history_files
+rebuilds a lost one), and the best checkpoint's threshold is the lowest validation
+loss so far, so that best.keras stays the best epoch of the whole run. A damaged
+progress file is named in one line (DamagedFile); a full disk or a folder that
+cannot be written stops the run with one line saying which epochs it kept.
 """
 
-import csv
-import json
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -30,8 +31,10 @@ import keras
 import numpy as np
 
 from chapters.figures import plot_history
+from chapters.history_files import as_history, epoch_span, history_for_resume, read_history_rows
 from chapters.performance import compute_dtypes, variables_mirrored
-from chapters.runs import Interrupted, RunFailed, atomic_write, save_json, write_atomically
+from chapters.runs import Interrupted, RunFailed, UsageError
+from chapters.storage import MachineFault, is_machine_error, read_json, reading, save_json, write_atomically
 
 
 class ResumableBackup(keras.callbacks.BackupAndRestore):
@@ -47,20 +50,30 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     def saved_epochs(self):
         """How many epochs the backup holds (0 if none)."""
+        commit = self.last_commit()
+        return commit[0] if commit else 0
+
+    def last_commit(self):
+        """(epoch, weights file) that training_metadata.json commits, or None; DamagedFile if it is not ours."""
         metadata = Path(self._training_metadata_path)
         if not metadata.exists():
-            return 0
-        return int(json.loads(metadata.read_text())["epoch"])
+            return None
+        saved = read_json(metadata, "epoch", "weights")
+        with reading(metadata):
+            epoch = int(saved["epoch"])
+            if epoch < 1 or not str(saved["weights"]).endswith(".weights.h5"):
+                raise ValueError(f"epoch {saved['epoch']!r}, weights {saved['weights']!r}")
+        return epoch, Path(self.backup_dir) / saved["weights"]
 
     def _load_model(self):
-        metadata = Path(self._training_metadata_path)
-        if not metadata.exists():
+        commit = self.last_commit()
+        if commit is None:
             return
-        saved = json.loads(metadata.read_text())
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(Path(self.backup_dir) / saved["weights"])
-        self.model._initial_epoch = int(saved["epoch"])
+        with reading(commit[1]):
+            self.model.load_weights(commit[1])
+        self.model._initial_epoch = commit[0]
 
     def _save_model(self):
         folder = Path(self.backup_dir)
@@ -76,19 +89,25 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     """ModelCheckpoint(save_best_only=True) written atomically, with `best.json` saying which epoch it holds."""
 
-    def __init__(self, filepath, monitor, history_so_far=()):
-        """`history_so_far`: the monitored values of the epochs already trained (on --resume).
+    def __init__(self, filepath, monitor, history_so_far=(), best_before=None):
+        """`history_so_far`: the monitored values of the epochs already trained (on --resume), None where lost.
 
+        `best_before`: best.json's value, when some of those epochs' history is lost.
         `filepath` ending in `.weights.h5` saves the weights only (models that model.save cannot write).
         """
+        known = [value for value in history_so_far if value is not None]
+        earlier = known[:-1] if len(history_so_far) and history_so_far[-1] is not None else known
+        if best_before is not None:
+            known, earlier = [*known, best_before], [*earlier, best_before]
         super().__init__(filepath, monitor=monitor, save_best_only=True, mode="min",
                          save_weights_only=str(filepath).endswith(".weights.h5"),
-                         initial_value_threshold=min(history_so_far) if len(history_so_far) else None)
+                         initial_value_threshold=min(known) if known else None)
         self.record_path = Path(filepath).parent / "best.json"
         # A kill after the backup of epoch N but before best.keras was written: if epoch N is the
         # best so far, the backup's weights (restored at the start of training) are the best ones.
-        last_is_best = len(history_so_far) and int(np.argmin(history_so_far)) == len(history_so_far) - 1
-        self.missing_best = (len(history_so_far), float(history_so_far[-1])) if last_is_best else None
+        last = history_so_far[-1] if len(history_so_far) else None
+        last_is_best = last is not None and (not earlier or last < min(earlier))
+        self.missing_best = (len(history_so_far), float(last)) if last_is_best else None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -96,9 +115,8 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
             self.save_now(*self.missing_best)
 
     def saved_epoch(self):
-        if not self.record_path.exists():
-            return None
-        return json.loads(self.record_path.read_text())["epoch"]
+        record = saved_best(self.record_path)
+        return record["epoch"] if record else None
 
     def save_now(self, epoch, value):
         write_atomically(self.filepath, lambda path: save_model_or_weights(self.model, path))
@@ -118,31 +136,29 @@ def save_model_or_weights(model, path):
         model.save(path)
 
 
-def read_history(path):
-    """history.csv (CSVLogger's) as {metric: [one float per epoch]}, without its epoch column."""
+def saved_best(path):
+    """best.json ({"epoch": N, <monitor>: value}), or None before the first best epoch."""
     if not Path(path).exists():
-        return {}
-    with open(path, newline="") as f:
-        rows = [row for row in csv.DictReader(f)]
-    history = {}
-    for row in rows:
-        for key, value in row.items():
-            if key != "epoch" and key is not None and value != "NA":  # NA: no validation data
-                history.setdefault(key, []).append(float(value))
-    return history
+        return None
+    record = read_json(path, "epoch")
+    with reading(path):
+        record["epoch"] = int(record["epoch"])
+    return record
 
 
-def cut_history(path, epochs):
-    """Keep the header and the first `epochs` complete rows of history.csv (the epochs the backup holds)."""
-    if not Path(path).exists():
-        return
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header, body = rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
-    out = [header] + body[:epochs]
-    atomic_write(path, "".join(",".join(row) + "\r\n" for row in out) if epochs else "")
+@contextlib.contextmanager
+def faults_named(folder, backup):
+    """A full disk or an unwritable folder while training: one line saying which epochs the run kept (exit 1)."""
+    try:
+        yield
+    except (MachineFault, OSError) as fault:
+        if not isinstance(fault, MachineFault):
+            if not is_machine_error(fault):
+                raise
+            fault = MachineFault(fault.filename or folder, fault)  # written in place (CSVLogger's history.csv)
+        kept = backup.saved_epochs()
+        epochs = f"epochs 1-{kept}" if kept > 1 else "epoch 1" if kept == 1 else "no finished epoch"
+        raise RunFailed(f"{fault}; the run kept {epochs} in {folder}: {fault.remedy} and rerun with --resume") from None
 
 
 def optimizer_facts(model):
@@ -176,27 +192,49 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
     """
     suffix = ".keras" if whole_model else ".weights.h5"
     folder = run.path(name)
-    folder.mkdir(parents=True, exist_ok=True)
     book_epochs, epochs = epochs, run.epochs(epochs)
     book_steps, steps_per_epoch = steps_per_epoch, run.steps_per_epoch(steps_per_epoch)
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     history_csv = folder / "history.csv"
 
     backup = ResumableBackup(folder / "backup")
-    done = backup.saved_epochs() if run.resumed else 0
     if not run.resumed and (folder / "backup").exists():
         raise ValueError(f"{folder}: a second training named {name} in one run")
-    cut_history(history_csv, done)  # the history moves with the weights
-    best = BestCheckpoint(folder / f"best{suffix}", monitor, read_history(history_csv).get(monitor, []))
-    nan_guard = keras.callbacks.TerminateOnNaN(raise_error=True)
-    all_callbacks = [keras.callbacks.CSVLogger(history_csv, append=True), backup, best, nan_guard,
-                     ProgressMark(run), *callbacks]
+    done = backup.saved_epochs() if run.resumed else 0
+    best_before = saved_best(folder / "best.json") if run.resumed else None
+    if best_before and not done:  # best.json is written after the backup of an epoch: the backup was lost
+        raise UsageError(f"--resume: {backup.backup_dir}/ is missing or empty, so {name} cannot continue from "
+                         f"the epochs it trained; start a new run without --resume (the earlier outputs stay in "
+                         f"{folder})")
+    if best_before and (best_before["epoch"] > done or best_before.get(monitor) is None):
+        best_before = None
+    with faults_named(folder, backup):
+        folder.mkdir(parents=True, exist_ok=True)
+        rows, lost = history_for_resume(folder, done, epochs, best_before)  # the history moves with the weights
+        best = BestCheckpoint(folder / f"best{suffix}", monitor,
+                              [rows.get(epoch, {}).get(monitor) for epoch in range(done)],
+                              best_before=float(best_before[monitor]) if lost and best_before else None)
+        facts = {**run.training.get(name, {}), **optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
+                 "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch,  # kept: what was measured
+                 "compute_dtypes": compute_dtypes(model), "variables_mirrored": variables_mirrored(model)}
+        print(f"{name} computes in {', '.join(facts['compute_dtypes']['hidden']) or '-'} (hidden layers), "
+              f"{', '.join(facts['compute_dtypes']['output'])} (output layer)")
+        history = _train(run, model, data, name=name, epochs=epochs, folder=folder, backup=backup, best=best,
+                         done=done, validation_data=validation_data, steps_per_epoch=steps_per_epoch, facts=facts,
+                         callbacks=[keras.callbacks.CSVLogger(history_csv, append=True), backup, best,
+                                    keras.callbacks.TerminateOnNaN(raise_error=True), ProgressMark(run), *callbacks])
+        write_atomically(folder / f"last{suffix}", lambda path: save_model_or_weights(model, path))
+        facts.update(epochs_done=backup.saved_epochs(), best_epoch=best.saved_epoch())
+        facts.pop("history_lost_epochs", None)
+        if lost:  # history.csv and the curves lack them: said beside epochs_done
+            facts["history_lost_epochs"] = epoch_span(lost)
+        run.record_training(name, facts)
+    return history
 
-    facts = {**run.training.get(name, {}), **optimizer_facts(model), "book_epochs": book_epochs, "epochs": epochs,
-             "book_steps_per_epoch": book_steps, "steps_per_epoch": steps_per_epoch,  # kept: what a run before measured
-             "compute_dtypes": compute_dtypes(model), "variables_mirrored": variables_mirrored(model)}
-    print(f"{name} computes in {', '.join(facts['compute_dtypes']['hidden']) or '-'} (hidden layers), "
-          f"{', '.join(facts['compute_dtypes']['output'])} (output layer)")
+
+def _train(run, model, data, *, name, epochs, folder, backup, best, done, validation_data, steps_per_epoch, callbacks,
+           facts):
+    """model.fit from epoch `done` to `epochs` (or the saved weights when nothing is left to train); its history."""
     if done >= epochs:
         print(f"{name}: the run already has its {done} epochs in {folder}: nothing to train")
         backup.set_model(model)
@@ -211,7 +249,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
         fit_arguments = {"shuffle": False} if not isinstance(data, (np.ndarray, list, tuple)) else {}
         try:
             model.fit(data, epochs=epochs, validation_data=validation_data, steps_per_epoch=steps_per_epoch,
-                      callbacks=all_callbacks, verbose=1 if sys.stdout.isatty() else 2, **fit_arguments)
+                      callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2, **fit_arguments)
         except KeyboardInterrupt:
             finished = backup.saved_epochs()
             _write_history_outputs(run, name, folder)
@@ -227,12 +265,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
         seconds = time.time() - start
         facts["seconds_per_epoch"] = round(seconds / trained, 2)
         print(f"Trained {name} for {trained} epochs in {seconds:.1f} s; outputs in {folder}")
-    history = _write_history_outputs(run, name, folder)
-    write_atomically(folder / f"last{suffix}", lambda path: save_model_or_weights(model, path))
-    facts["epochs_done"] = len(history.get("loss", []))
-    facts["best_epoch"] = best.saved_epoch()
-    run.record_training(name, facts)
-    return history
+    return _write_history_outputs(run, name, folder)
 
 
 class ProgressMark(keras.callbacks.Callback):
@@ -247,10 +280,12 @@ class ProgressMark(keras.callbacks.Callback):
 
 
 def _write_history_outputs(run, name, folder):
-    history = read_history(folder / "history.csv")
+    rows = read_history_rows(folder / "history.csv")
+    history = as_history(rows)
     if history:
         save_json(folder / "history.json", history)
-        plot_history(history, folder / "curves.png", title=f"{run.chapter} {run.section}: {name}")
+        plot_history(history, folder / "curves.png", title=f"{run.chapter} {run.section}: {name}",
+                     first_epoch=min(rows) + 1)
     return history
 
 
@@ -260,8 +295,10 @@ def best_checkpoint(run, name, model=None):
     With `model`, its weights are set from `<name>/best.weights.h5` instead (fit's whole_model=False).
     """
     folder = run.path(name)
-    epoch = json.loads((folder / "best.json").read_text())["epoch"]
+    epoch = saved_best(folder / "best.json")["epoch"]
     if model is None:
-        return keras.models.load_model(folder / "best.keras"), epoch
-    model.load_weights(folder / "best.weights.h5")
+        with reading(folder / "best.keras"):
+            return keras.models.load_model(folder / "best.keras"), epoch
+    with reading(folder / "best.weights.h5"):
+        model.load_weights(folder / "best.weights.h5")
     return model, epoch

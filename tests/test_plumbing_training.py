@@ -11,8 +11,9 @@ import keras
 import numpy as np
 import pytest
 
+from chapters.history_files import read_history
 from chapters.runs import Interrupted, RunFailed
-from chapters.training import BestCheckpoint, read_history
+from chapters.training import BestCheckpoint
 from tests.helpers import REPO, make_run, tiny_data, tiny_dataset, tiny_model
 
 

@@ -14,7 +14,6 @@ then subclassed), and on MNIST a training loop written with GradientTape,
 then the same loop as a train_step override with the book's custom metric.
 """
 
-import json
 import time
 
 import keras
@@ -24,6 +23,7 @@ from keras import ops
 
 from chapters.ch7_best_practices import CHAPTER
 from chapters.runs import Interrupted, save_json, save_npz, write_atomically
+from chapters.storage import read_json, reading
 from datasets.arrays import array_dataset, without_autotuning
 from datasets.mnist import QUICK_SUBSET, load_mnist
 from models import functional_api as models
@@ -522,10 +522,15 @@ class GradientTapeLoopState:
         empty = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         if not (self.run.resumed and self.record.exists()):
             return empty
-        saved = json.loads(self.record.read_text())
-        model.load_weights(self.folder / saved["weights"])
+        saved = read_json(self.record, "epoch", "weights", "optimizer", "history")
+        with reading(self.record):
+            history = saved["history"]
+            if sorted(history) != sorted(empty) or any(len(values) != saved["epoch"] for values in history.values()):
+                raise ValueError(f"its history is not {saved['epoch']} epochs of {', '.join(empty)}")
+        with reading(self.folder / saved["weights"]):
+            model.load_weights(self.folder / saved["weights"])
         optimizer.build(model.trainable_variables)
-        with np.load(self.folder / saved["optimizer"]) as variables:
+        with reading(self.folder / saved["optimizer"]), np.load(self.folder / saved["optimizer"]) as variables:
             optimizer.load_own_variables({key: variables[key] for key in variables.files})
         print(f"Resuming the GradientTape loop after epoch {saved['epoch']} ({self.folder})")
         return saved["history"]

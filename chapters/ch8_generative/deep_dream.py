@@ -12,7 +12,6 @@ below). Without the ImageNet weights, `--weights random` runs the whole
 pipeline on an untrained InceptionV3 as a demo, marked UNTRAINED everywhere.
 """
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -25,6 +24,7 @@ import tensorflow as tf
 from chapters.ch8_generative import CHAPTER
 from chapters.figures import save_figure, save_png
 from chapters.runs import save_json, save_npz, stop_cleanly
+from chapters.storage import read_json, reading
 from datasets import DataError
 from datasets.images import load_image, resize
 from models.deep_dream import (
@@ -240,10 +240,11 @@ def load_progress(run, original):
     """(octaves done, image, per-octave report): from the interrupted run of this folder, or from the start."""
     state = run.path("state.npz")
     if run.resumed and state.exists():
-        with np.load(state) as saved:
+        with reading(state), np.load(state) as saved:
             image, done = saved["image"], int(saved["octave"])
         print(f"Resuming after octave {done} ({state})")
-        return done, image, json.loads(run.path("octaves.json").read_text())[:done]
+        octaves = run.path("octaves.json")  # written after state.npz: a kill between them leaves one octave less
+        return done, image, read_json(octaves, kind=list)[:done] if octaves.exists() else []
     return 0, original, []
 
 

@@ -10,7 +10,6 @@ compute them once and push only the generated image through VGG19 at each
 step (the book pushes all three images through it every time).
 """
 
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from chapters.ch8_generative import CHAPTER
 from chapters.cli import finite_number, positive_int
 from chapters.figures import save_figure, save_png
 from chapters.runs import Interrupted, RunFailed, UsageError, atomic_write, save_json, save_npz
+from chapters.storage import read_json, reading
 from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, LoadedImage, load_image, resize, target_size
 from models.pretrained import is_untrained, weights_label
 from models.vgg_style import CONTENT_LAYER, STYLE_LAYERS, VGG19_NOTOP_BOOK_PARAMS, feature_extractor, vgg19_without_top
@@ -219,12 +219,13 @@ def load_progress(run, recipe, label, content_image):
     """(history, image to start from): a fresh start, or where the interrupted run of this folder stopped."""
     state = run.path("state.npz")
     if run.resumed and state.exists():
-        with np.load(state) as saved:
+        with reading(state), np.load(state) as saved:
             image, iteration = saved["image"], int(saved["iteration"])
-        history = json.loads(run.path("loss_history.json").read_text())
-        keep = history["iteration"].index(iteration) + 1 if iteration in history["iteration"] else 0
-        for key in ("iteration", "loss", "seconds"):  # the history moves with the saved image
-            history[key] = history[key][:keep]
+        history = read_json(run.path("loss_history.json"), "iteration", "loss", "seconds")
+        with reading(run.path("loss_history.json")):
+            keep = history["iteration"].index(iteration) + 1 if iteration in history["iteration"] else 0
+            for key in ("iteration", "loss", "seconds"):  # the history moves with the saved image
+                history[key] = history[key][:keep]
         print(f"Resuming from iteration {iteration} ({state})")
         return history, image
     return {"iteration": [], "loss": [], "seconds": [], "initial_loss": None, "weights": label,
