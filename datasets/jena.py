@@ -16,14 +16,13 @@ same samples and targets as a `tf.data` pipeline); the 2nd edition with
 `keras.utils.timeseries_dataset_from_array` (`datasets_2nd_edition`).
 """
 
-import io
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from datasets.arrays import without_autotuning
-from datasets.paths import DataError, find_or_download, keras_cache_dir
+from datasets.paths import DataError, check_not_a_cut_zip, find_or_download, keras_cache_dir, utf8_lines
 
 CSV = "jena_climate_2009_2016.csv"
 ARCHIVE = "jena_climate_2009_2016.csv.zip"
@@ -63,10 +62,11 @@ def load_jena(data_dir=None):
             if not inner:
                 raise DataError(f"{path}: no {CSV} inside; {how_to_get()}")
             with archive.open(inner[0]) as raw:
-                climate = read_csv(io.TextIOWrapper(raw, encoding="utf-8"), f"{path}:{inner[0]}")
+                climate = read_csv(utf8_lines(raw, f"{path}:{inner[0]}"), f"{path}:{inner[0]}")
     else:
-        with open(path, encoding="utf-8") as lines:
-            climate = read_csv(lines, str(path))
+        check_not_a_cut_zip(path, how_to_get())
+        with open(path, "rb") as raw:
+            climate = read_csv(utf8_lines(raw, path), str(path))
     print(f"Jena climate: {len(climate.float_data):,} rows of {COLUMNS} values from {climate.source}")
     return climate
 
@@ -83,6 +83,12 @@ def read_csv(lines, source):
         raise DataError(f"{source}: a line is not a date and {COLUMNS} numbers ({e})") from None
     if not len(float_data):
         raise DataError(f"{source}: no data lines after the header")
+    bad_rows, bad_columns = np.nonzero(~np.isfinite(float_data))
+    if len(bad_rows):  # np.loadtxt reads "NaN" and "inf" as numbers; normalising would spread them over a column
+        row, column = bad_rows[0], bad_columns[0]
+        what = "NaN" if np.isnan(float_data[row, column]) else "infinite"
+        raise DataError(f"{source}, line {row + 2}: {header[column + 1]} is {what} ({len(bad_rows)} such value"
+                        f"{'s' if len(bad_rows) > 1 else ''} in all); the file is damaged")
     return JenaClimate(header[1:], float_data, source)
 
 

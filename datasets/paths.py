@@ -142,3 +142,23 @@ def extraction_failure(error, archive, target, needed_bytes):
                          "set KERAS_HOME to a folder with room")
     return DataError(f"cannot write into {target} to extract {archive} ({reason}; {needed}); make it writable, free "
                      "space there or set KERAS_HOME to a folder you can write")
+
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_not_a_cut_zip(path, how_to_get):
+    """For a file zipfile.is_zipfile refused: a zip cut short (named .zip, or starting as one) is one line, not text."""
+    with open(path, "rb") as f:
+        starts_as_zip = f.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    if starts_as_zip or Path(path).suffix == ".zip":
+        raise DataError(f"{path}: not a complete zip archive (a download cut short?); delete it and {how_to_get}")
+
+
+def utf8_lines(binary_lines, source, first_line=1):
+    """Decode `binary_lines` one by one; a line that is not UTF-8 stops with the file and its line number."""
+    for number, raw in enumerate(binary_lines, first_line):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{source}, line {number}: not UTF-8 text; the file is damaged") from None
