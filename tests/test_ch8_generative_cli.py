@@ -13,7 +13,7 @@ from PIL import Image
 
 import chapters.ch8_style_transfer
 from chapters.ch8_generative import CHAPTER
-from tests.helpers import results_of, run_folders, run_in_process, training_of
+from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of
 
 
 def run_chapter(*args):
@@ -303,6 +303,19 @@ def test_the_gan_saves_its_pictures_losses_and_what_a_digit_classifier_makes_of_
     assert 0 <= results["share_classified_confidently"]["value"] <= 1
     assert 0.1 <= results["largest_class_share"]["value"] <= 1
     assert "training it here for 1 epoch" in stdout and "trained here" in results["classifier"]["value"]
+
+
+def test_an_unreadable_5_1_model_beside_the_output_folder_is_said_and_one_is_trained_instead(tmp_path, capsys):
+    from chapters.ch8_generative.generative_adversarial_network import mnist_classifier
+
+    write_digits(tmp_path / "data", n_train=64, n_test=32)
+    run = make_run(tmp_path, section="8.5", quick=True, data_dir=tmp_path / "data")
+    empty = run.output_base.parent / "ch5_convnets" / "5.1-20991231-000000" / "mnist_convnet" / "best.keras"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    model, source = mnist_classifier(run)
+    assert model.output_shape == (None, 10) and source.startswith("a 5.1 convnet trained here for 1 epoch")
+    assert f"The 5.1 convnet of {empty.parent.parent} cannot be loaded" in capsys.readouterr().out
 
 
 def test_the_gan_on_frogs_without_cifar10_is_one_line(tmp_path):
