@@ -159,3 +159,20 @@ def test_a_nan_in_the_csv_names_the_file_line_and_column_instead_of_training_on_
     path.write_text("\n".join(lines))
     with pytest.raises(DataError, match=r"2016.csv, line 100: T \(degC\) is NaN"):
         jena.load_jena(tmp_path)
+
+
+def test_a_file_too_short_for_the_second_editions_window_is_one_line_with_its_need():
+    data = indexed_rows(300)
+    sampling_rate, sequence_length, delay = 6, 120, 6 * (120 + 24 - 1)  # the 2nd edition's
+    with pytest.raises(DataError, match=r"rows 0-149 \(training\): too few for one sample of the 2nd edition, "
+                                        r"a 120-hour window and its target 24 hours after it") as error:
+        jena.datasets_2nd_edition(data, data[:, 1], jena.split_sizes(300), sampling_rate, sequence_length, delay,
+                                  batch_size=8)
+    needed = int(str(error.value).split("a file of at least ")[1].split(" rows")[0].replace(",", ""))
+    counts = jena.samples_2nd_edition(needed, jena.split_sizes(needed), sampling_rate, sequence_length, delay)
+    assert all(count > 0 for *_, count in counts.values())
+    smaller = jena.samples_2nd_edition(needed - 1, jena.split_sizes(needed - 1), sampling_rate, sequence_length, delay)
+    assert min(count for *_, count in smaller.values()) <= 0
+    train, val, test = jena.datasets_2nd_edition(indexed_rows(needed), indexed_rows(needed)[:, 1],
+                                                 jena.split_sizes(needed), sampling_rate, sequence_length, delay, 8)
+    assert all(len(next(iter(dataset))[0]) >= 1 for dataset in (train, val, test))
