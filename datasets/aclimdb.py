@@ -211,8 +211,10 @@ def text_datasets(root, batch_size=32, seed=None, split_folder=None):
     import keras
 
     split_folder = split_folder or build_validation_split(root)
-    read = dict(batch_size=batch_size, class_names=list(CLASSES), seed=seed)
-    train = keras.utils.text_dataset_from_directory(Path(split_folder) / "train", shuffle=True, **read)
-    val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", shuffle=False, **read)
-    test = keras.utils.text_dataset_from_directory(Path(root) / "test", shuffle=False, **read)
+    # shuffle=True for all three, as the book's calls (its default): the files come sorted, negatives first, so the
+    # first batches of an unshuffled val or test folder hold one class only (what --quick keeps).
+    read = dict(batch_size=batch_size, class_names=list(CLASSES), seed=seed, shuffle=True)
+    train = keras.utils.text_dataset_from_directory(Path(split_folder) / "train", **read)
+    val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", **read)
+    test = keras.utils.text_dataset_from_directory(Path(root) / "test", **read)
     return train, val, test
