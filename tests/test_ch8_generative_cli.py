@@ -174,6 +174,14 @@ def test_text_generation_without_the_text_is_one_line(tmp_path):
     assert "nietzsche.txt" in line and "600,901 bytes" in line and "<data dir>/nietzsche/" in line
 
 
+def test_a_text_shorter_than_one_window_is_one_line(tmp_path):
+    (tmp_path / "data" / "nietzsche").mkdir(parents=True)
+    (tmp_path / "data" / "nietzsche" / "nietzsche.txt").write_text("Supposing that truth is a woman\n")
+    line = one_error_line(*run_chapter("8.1", "--quick", "--data-dir", tmp_path / "data",
+                                       "--output-dir", tmp_path / "out"))
+    assert "nietzsche.txt has 32 characters, fewer than one 60-character window" in line
+
+
 def test_the_second_edition_trains_a_transformer_on_the_reviews_there_and_says_unsup_is_missing(tmp_path):
     write_reviews(tmp_path / "data")
     code, out, err = run_chapter("8.1", "--edition", "2", "--quick", "--batch-size", "3", "--data-dir",
