@@ -228,6 +228,14 @@ def test_deep_dream_runs_three_octaves_on_an_untrained_network_and_says_so(dream
         assert dream.size == (188, 160) and "UNTRAINED" in dream.text["Description"]
 
 
+def test_a_photo_too_small_for_the_octaves_states_8_2s_own_rule(tmp_path):
+    Image.new("RGB", (3000, 20)).save(tmp_path / "thin.png")
+    line = one_error_line(*run_chapter("8.2", "--quick", "--weights", "random", "--image", tmp_path / "thin.png",
+                                       "--output-dir", tmp_path / "out"))
+    assert "3000x20 pixels" in line and "InceptionV3 needs 75 pixels at the smallest" in line
+    assert "shorter side must be at least 147 pixels" in line and "VGG19" not in line
+
+
 def test_deep_dream_without_the_imagenet_weights_is_one_line(tmp_path):
     line = one_error_line(*run_chapter("8.2", "--quick", "--output-dir", tmp_path / "out"))
     assert "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" in line and "--weights random" in line
