@@ -1,5 +1,8 @@
 """python -m chapters: the table of contents, with the command that runs each section."""
 
+import os
+import sys
+
 from chapters import all_chapters
 
 
@@ -18,5 +21,16 @@ def main():
     print("--edition {1,2}, --resume. Each chapter's --help lists its own.")
 
 
+def main_into_a_pipe():
+    """main(), quiet when the reader stops reading (`| head`): Python's documented fix for a closed pipe."""
+    try:
+        main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull, so that the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    main_into_a_pipe()

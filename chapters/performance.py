@@ -101,6 +101,7 @@ def make_strategy(distribute, gpus):
     if "TF_CONFIG" not in os.environ:
         raise UsageError("--distribute multiworker needs TF_CONFIG, the cluster description, in each worker's "
                          "environment (see the README's Scaling up)")
+    worker_index()  # a TF_CONFIG that is not JSON, or a task beyond its cluster: one line before TensorFlow reads it
     from chapters import multiworker
     multiworker.apply()  # Keras 3.15's fit needs two small fixes there (see chapters/multiworker.py)
     return tf.distribute.MultiWorkerMirroredStrategy()
@@ -174,9 +175,31 @@ def model_outputs(model):
 
 
 def worker_index():
-    """This process's index among the workers of TF_CONFIG (0 is the chief, which writes the run's outputs)."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    return int(config.get("task", {}).get("index", 0))
+    """This process's index among the workers of TF_CONFIG (0 is the chief, which writes the run's outputs).
+
+    A TF_CONFIG that is not a JSON object, or whose task is not in its cluster, is a UsageError (one line).
+    """
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError as e:
+        raise UsageError(f"TF_CONFIG is not valid JSON ({e.msg} at column {e.colno}); see the README's "
+                         "Scaling up") from None
+    task = (config.get("task") or {}) if isinstance(config, dict) else None
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    if not isinstance(task, dict) or not isinstance(cluster, (dict, type(None))):
+        raise UsageError('TF_CONFIG is not {"cluster": {...}, "task": {"type": ..., "index": ...}}; see the '
+                         "README's Scaling up")
+    try:
+        index = int(task.get("index", 0))
+    except (TypeError, ValueError):
+        raise UsageError(f"TF_CONFIG: task index {task.get('index')!r} is not a whole number") from None
+    if cluster is not None:
+        kind = task.get("type", "worker")
+        members = cluster.get(kind) or []
+        if not 0 <= index < len(members):
+            raise UsageError(f"TF_CONFIG: task index {index}, but the cluster has {len(members)} {kind}"
+                             f"{'' if len(members) == 1 else 's'}")
+    return index
 
 
 def setup_device(mixed_precision="off", distribute="none"):

@@ -27,7 +27,16 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
+from datasets.paths import (
+    ARCHIVE_FAULTS,
+    DataError,
+    DataNotFoundError,
+    data_dir_candidates,
+    download_failure,
+    extraction_failure,
+    keras_cache_dir,
+    tar_payload_bytes,
+)
 
 FOLDER = "aclImdb"
 ARCHIVE = "aclImdb_v1.tar.gz"
@@ -84,16 +93,16 @@ def extract_archive(archive, destination):
     if is_aclimdb(target):
         return target
     print(f"Extracting {archive} into {target}")
-    Path(destination).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".aclimdb-", dir=destination))
+    work = None
     try:
+        Path(destination).mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".aclimdb-", dir=destination))
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
-                path = PurePosixPath(member.name)
                 # Only the archive's own files: no links, nothing outside aclImdb/ (a crafted archive).
-                if not member.isfile() or not path.parts or path.parts[0] != FOLDER or ".." in path.parts:
+                if not member.isfile() or not is_inside_folder(member):
                     continue
-                out = work.joinpath(*path.parts)
+                out = work.joinpath(*PurePosixPath(member.name).parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
@@ -104,12 +113,21 @@ def extract_archive(archive, destination):
             if target.exists():
                 shutil.rmtree(target)  # an unusable leftover
             os.replace(work / FOLDER, target)
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except ARCHIVE_FAULTS as e:
         raise DataError(f"{archive}: cannot be read as {ARCHIVE} ({type(e).__name__}: {e}); delete it and "
                         f"{how_to_get()}") from None
+    except OSError as e:  # a full or read-only Keras cache: the archive is not at fault
+        raise extraction_failure(e, archive, target, tar_payload_bytes(archive, is_inside_folder)) from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)  # a half extraction never becomes the folder
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)  # a half extraction never becomes the folder
     return target
+
+
+def is_inside_folder(member):
+    """True for an archive member under aclImdb/ that does not climb out of it."""
+    parts = PurePosixPath(member.name).parts
+    return bool(parts) and parts[0] == FOLDER and ".." not in parts
 
 
 def review_files(folder, limit_per_class=None):
@@ -193,8 +211,10 @@ def text_datasets(root, batch_size=32, seed=None, split_folder=None):
     import keras
 
     split_folder = split_folder or build_validation_split(root)
-    read = dict(batch_size=batch_size, class_names=list(CLASSES), seed=seed)
-    train = keras.utils.text_dataset_from_directory(Path(split_folder) / "train", shuffle=True, **read)
-    val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", shuffle=False, **read)
-    test = keras.utils.text_dataset_from_directory(Path(root) / "test", shuffle=False, **read)
+    # shuffle=True for all three, as the book's calls (its default): the files come sorted, negatives first, so the
+    # first batches of an unshuffled val or test folder hold one class only (what --quick keeps).
+    read = dict(batch_size=batch_size, class_names=list(CLASSES), seed=seed, shuffle=True)
+    train = keras.utils.text_dataset_from_directory(Path(split_folder) / "train", **read)
+    val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", **read)
+    test = keras.utils.text_dataset_from_directory(Path(root) / "test", **read)
     return train, val, test

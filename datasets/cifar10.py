@@ -26,7 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
+from datasets.paths import (
+    ARCHIVE_FAULTS,
+    DataError,
+    DataNotFoundError,
+    data_dir_candidates,
+    download_failure,
+    extraction_failure,
+    keras_cache_dir,
+    tar_payload_bytes,
+)
 
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 FOLDER = "cifar-10-batches-py"
@@ -105,11 +114,12 @@ def extract_archive(archive, destination):
     if (target / TEST_BATCH).is_file():
         return target
     print(f"Extracting {archive} into {target}")
-    Path(destination).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".cifar-", dir=destination))
+    work, members = None, None
     try:
+        Path(destination).mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".cifar-", dir=destination))
         with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and Path(m.name).parent.name == FOLDER]
+            members = [m for m in tar.getmembers() if m.isfile() and in_batches_folder(m)]
             if not any(Path(m.name).name == TEST_BATCH for m in members):
                 raise DataError(f"{archive}: no {FOLDER}/{TEST_BATCH} inside; is it {ARCHIVE} from {URL}?")
             for member in members:
@@ -117,12 +127,20 @@ def extract_archive(archive, destination):
                     (work / Path(member.name).name).write_bytes(src.read())
         if not (target / TEST_BATCH).is_file():  # another run may have extracted it meanwhile
             os.replace(work, target)
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except ARCHIVE_FAULTS as e:
         raise DataError(f"{archive}: cannot be read as {ARCHIVE} ({type(e).__name__}: {e}); "
                         f"delete it and {how_to_get()}") from None
+    except OSError as e:  # a full or read-only Keras cache: the archive is not at fault
+        needed = sum(m.size for m in members) if members else tar_payload_bytes(archive, in_batches_folder)
+        raise extraction_failure(e, archive, target, needed) from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)  # a half extraction never becomes the folder
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)  # a half extraction never becomes the folder
     return target
+
+
+def in_batches_folder(member):
+    return Path(member.name).parent.name == FOLDER
 
 
 def read_batch(path):
@@ -131,7 +149,7 @@ def read_batch(path):
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
         data = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[b"labels"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except FileNotFoundError:
         raise DataNotFoundError(f"{path} is missing: the CIFAR-10 folder is incomplete; {how_to_get()}") from None
     except Exception as e:  # truncated, not a pickle, missing keys
@@ -139,5 +157,9 @@ def read_batch(path):
                         f"{how_to_get()}") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
         raise DataError(f"{path}: {data.shape} pixels for {len(labels)} labels; expected (N, 3072) and N labels")
+    outside = np.unique(labels[(labels < 0) | (labels >= len(CLASS_NAMES))])
+    if len(outside):
+        raise DataError(f"{path}: labels {', '.join(map(str, outside[:5]))} outside 0-{len(CLASS_NAMES) - 1}; "
+                        "not a CIFAR-10 batch")
     # Each row holds the red plane, then the green, then the blue: channels first, then move them last.
-    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.uint8)

@@ -11,12 +11,11 @@ Each line of the text file is a word and its coordinates, separated by spaces:
 and otherwise stops with one line naming the file, its size, where to get it and where to put it.
 """
 
-import io
 import zipfile
 
 import numpy as np
 
-from datasets.paths import DataError, find_or_download, keras_cache_dir
+from datasets.paths import DataError, check_not_a_cut_zip, find_or_download, keras_cache_dir, utf8_lines
 
 ARCHIVE = "glove.6B.zip"
 ARCHIVE_SIZE = "822 MB"
@@ -49,9 +48,10 @@ def load_glove(data_dir=None, dimension=100, words=None):
             if text_file(dimension) not in archive.namelist():
                 raise DataError(f"{path}: no {text_file(dimension)} inside; {how_to_get(dimension)}")
             with archive.open(text_file(dimension)) as raw:
-                return read_vectors(io.TextIOWrapper(raw, encoding="utf-8"), dimension, words, path)
-    with open(path, encoding="utf-8") as lines:
-        return read_vectors(lines, dimension, words, path)
+                return read_vectors(utf8_lines(raw, f"{path}:{text_file(dimension)}"), dimension, words, path)
+    check_not_a_cut_zip(path, how_to_get(dimension))
+    with open(path, "rb") as raw:
+        return read_vectors(utf8_lines(raw, path), dimension, words, path)
 
 
 def read_vectors(lines, dimension, words=None, source="GloVe"):

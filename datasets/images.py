@@ -76,8 +76,11 @@ def resolve_image_path(spec, data_dir=None):
     raise DataNotFoundError(f"image {spec!r} not found: no such file")
 
 
-def load_image(spec, role="content", data_dir=None):
-    """Read an image as RGB uint8, converting what we can and refusing what we cannot."""
+def load_image(spec, role="content", data_dir=None, min_side=MIN_SIDE, rule=None):
+    """Read an image as RGB uint8, converting what we can and refusing what we cannot.
+
+    A picture with a side under `min_side` is refused with `rule` (default: VGG19's 32 pixels, for 8.3).
+    """
     from PIL import Image, UnidentifiedImageError
 
     path = resolve_image_path(spec, data_dir)
@@ -95,9 +98,9 @@ def load_image(spec, role="content", data_dir=None):
         detail = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
         raise DataError(f"{role} image {path}: unreadable ({detail})") from None
     height, width = pixels.shape[:2]
-    if min(height, width) < MIN_SIDE:
-        raise DataError(f"{role} image {path} is {width}x{height} pixels; VGG19 needs at least "
-                        f"{MIN_SIDE} pixels on each side")
+    if min(height, width) < min_side:
+        raise DataError(f"{role} image {path} is {width}x{height} pixels; "
+                        + (rule or f"VGG19 needs at least {MIN_SIDE} pixels on each side"))
     if max(height, width) > MAX_SIDE:
         scale = MAX_SIDE / max(height, width)
         new_size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))

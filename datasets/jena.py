@@ -16,14 +16,13 @@ same samples and targets as a `tf.data` pipeline); the 2nd edition with
 `keras.utils.timeseries_dataset_from_array` (`datasets_2nd_edition`).
 """
 
-import io
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from datasets.arrays import without_autotuning
-from datasets.paths import DataError, find_or_download, keras_cache_dir
+from datasets.paths import DataError, check_not_a_cut_zip, find_or_download, keras_cache_dir, utf8_lines
 
 CSV = "jena_climate_2009_2016.csv"
 ARCHIVE = "jena_climate_2009_2016.csv.zip"
@@ -63,10 +62,11 @@ def load_jena(data_dir=None):
             if not inner:
                 raise DataError(f"{path}: no {CSV} inside; {how_to_get()}")
             with archive.open(inner[0]) as raw:
-                climate = read_csv(io.TextIOWrapper(raw, encoding="utf-8"), f"{path}:{inner[0]}")
+                climate = read_csv(utf8_lines(raw, f"{path}:{inner[0]}"), f"{path}:{inner[0]}")
     else:
-        with open(path, encoding="utf-8") as lines:
-            climate = read_csv(lines, str(path))
+        check_not_a_cut_zip(path, how_to_get())
+        with open(path, "rb") as raw:
+            climate = read_csv(utf8_lines(raw, path), str(path))
     print(f"Jena climate: {len(climate.float_data):,} rows of {COLUMNS} values from {climate.source}")
     return climate
 
@@ -83,6 +83,12 @@ def read_csv(lines, source):
         raise DataError(f"{source}: a line is not a date and {COLUMNS} numbers ({e})") from None
     if not len(float_data):
         raise DataError(f"{source}: no data lines after the header")
+    bad_rows, bad_columns = np.nonzero(~np.isfinite(float_data))
+    if len(bad_rows):  # np.loadtxt reads "NaN" and "inf" as numbers; normalising would spread them over a column
+        row, column = bad_rows[0], bad_columns[0]
+        what = "NaN" if np.isnan(float_data[row, column]) else "infinite"
+        raise DataError(f"{source}, line {row + 2}: {header[column + 1]} is {what} ({len(bad_rows)} such value"
+                        f"{'s' if len(bad_rows) > 1 else ''} in all); the file is damaged")
     return JenaClimate(header[1:], float_data, source)
 
 
@@ -181,6 +187,8 @@ def datasets_2nd_edition(data, temperature, sizes, sampling_rate, sequence_lengt
     """
     import keras
 
+    check_2nd_edition_splits(len(data), sizes, sampling_rate, sequence_length, delay)
+
     def dataset(start, end, shuffle):
         return without_autotuning(keras.utils.timeseries_dataset_from_array(
             data[:-delay], targets=temperature[delay:], sampling_rate=sampling_rate, sequence_length=sequence_length,
@@ -188,3 +196,35 @@ def datasets_2nd_edition(data, temperature, sizes, sampling_rate, sequence_lengt
 
     return (dataset(0, sizes.train, True), dataset(sizes.train, sizes.train + sizes.val, False),
             dataset(sizes.train + sizes.val, None, False))
+
+
+ROWS_PER_HOUR = 6  # a reading every 10 minutes
+
+
+def samples_2nd_edition(rows, sizes, sampling_rate, sequence_length, delay):
+    """{split: (first row, end row, samples)}: a sample starts in its split, spans (sequence_length - 1) *
+    sampling_rate rows more, and its target is `delay` rows after its start (so no start in the last `delay` rows)."""
+    span = (sequence_length - 1) * sampling_rate
+    bounds = {"training": (0, sizes.train), "validation": (sizes.train, sizes.train + sizes.val),
+              "test": (sizes.train + sizes.val, rows)}
+    return {name: (start, end, min(end, rows - delay) - start - span) for name, (start, end) in bounds.items()}
+
+
+def check_2nd_edition_splits(rows, sizes, sampling_rate, sequence_length, delay):
+    """One line when a split of the file has no room for one sample (the 1st edition's generator says the same)."""
+    samples = samples_2nd_edition(rows, sizes, sampling_rate, sequence_length, delay)
+    empty = [(name, start, end) for name, (start, end, count) in samples.items() if count <= 0]
+    if not empty:
+        return
+
+    def enough(n):
+        return all(count > 0 for *_, count in samples_2nd_edition(n, split_sizes(n), sampling_rate, sequence_length,
+                                                                   delay).values())
+    needed = next(n for n in range(rows, rows + 100 * (delay + sequence_length * sampling_rate) + 100) if enough(n))
+    name, start, end = empty[0]
+    window_hours = sequence_length * sampling_rate / ROWS_PER_HOUR
+    after_hours = (delay - (sequence_length - 1) * sampling_rate) / ROWS_PER_HOUR
+    raise DataError(f"rows {start}-{end - 1} ({name}): too few for one sample of the 2nd edition, a "
+                    f"{window_hours:g}-hour window and its target {after_hours:g} hours after it (need more than "
+                    f"{(sequence_length - 1) * sampling_rate} rows in each split, {delay} rows from a sample's start "
+                    f"to its target: a file of at least {needed:,} rows, this one has {rows:,})")

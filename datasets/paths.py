@@ -13,7 +13,11 @@ its files flat (`~/.keras/datasets/mnist.npz`), so loaders usually offer both
 spellings of a path.
 """
 
+import errno
+import gzip
 import os
+import tarfile
+import zlib
 from pathlib import Path
 
 
@@ -103,3 +107,58 @@ def find_or_download(names, folder_name, archive, url, data_dir, what, how_to_ge
             raise DataNotFoundError(f"{what} could not be downloaded ({download_failure(e)}): {how_to_get}") from None
     looked = ", ".join(str(c) for c in candidates)
     raise DataNotFoundError(f"{what}: none of {', '.join(names)} in {looked}; {how_to_get}")
+
+
+# What a damaged archive raises while it is read; any other OSError is the machine's (a full or read-only disk).
+ARCHIVE_FAULTS = (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error)
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+def tar_payload_bytes(archive, keep=lambda member: True):
+    """The bytes the files of `archive` that `keep` accepts take once extracted (None if it cannot be read)."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            return sum(member.size for member in tar if member.isfile() and keep(member))
+    except (*ARCHIVE_FAULTS, OSError):
+        return None
+
+
+def extraction_failure(error, archive, target, needed_bytes):
+    """The one line for an OSError (not the archive's fault) while extracting `archive` into `target`.
+
+    A full disk or a read-only cache is named as such, with where and about how much room is needed; the archive
+    is not blamed (the user would delete a good file and download it again into the same full disk).
+    """
+    if needed_bytes is None:
+        needed = "the room it needs is unknown"
+    else:
+        needed = f"about {needed_bytes / 1e6:,.0f} MB needed" if needed_bytes >= 1e6 else \
+            f"about {needed_bytes / 1e3:,.0f} kB needed"
+    reason = error.strerror or type(error).__name__
+    if error.filename is not None and Path(error.filename) == Path(archive):
+        return DataError(f"{archive}: cannot be opened ({reason}); check that you may read it")
+    if error.errno in NO_ROOM:
+        return DataError(f"no room to extract {archive} into {target} ({reason}; {needed}); free space there or "
+                         "set KERAS_HOME to a folder with room")
+    return DataError(f"cannot write into {target} to extract {archive} ({reason}; {needed}); make it writable, free "
+                     "space there or set KERAS_HOME to a folder you can write")
+
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_not_a_cut_zip(path, how_to_get):
+    """For a file zipfile.is_zipfile refused: a zip cut short (named .zip, or starting as one) is one line, not text."""
+    with open(path, "rb") as f:
+        starts_as_zip = f.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    if starts_as_zip or Path(path).suffix == ".zip":
+        raise DataError(f"{path}: not a complete zip archive (a download cut short?); delete it and {how_to_get}")
+
+
+def utf8_lines(binary_lines, source, first_line=1):
+    """Decode `binary_lines` one by one; a line that is not UTF-8 stops with the file and its line number."""
+    for number, raw in enumerate(binary_lines, first_line):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{source}, line {number}: not UTF-8 text; the file is damaged") from None

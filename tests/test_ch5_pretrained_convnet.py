@@ -247,6 +247,19 @@ def test_a_second_extraction_reads_the_cache_and_gives_the_same_features(tmp_pat
     assert list((tmp_path / "out" / s5_3.FEATURE_CACHE).glob("vgg16_train_*.npz"))
 
 
+def test_a_damaged_cache_file_is_extracted_again_and_the_run_goes_on(tmp_path, small_splits):
+    edition = dataclasses.replace(s5_3.FIRST_EDITION, image_size=(32, 32))
+    first, _ = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    [damaged] = (tmp_path / "out" / s5_3.FEATURE_CACHE).glob("vgg16_train_*.npz")
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a copy cut short
+    second, cached = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    assert cached == {"train_features_from_cache": False, "validation_features_from_cache": True,
+                      "test_features_from_cache": True}
+    np.testing.assert_array_equal(second["train"][0], first["train"][0])
+    with np.load(damaged) as repaired:  # rewritten whole
+        np.testing.assert_array_equal(repaired["labels"], first["train"][1])
+
+
 def test_another_image_size_or_other_weights_are_extracted_again(tmp_path, small_splits):
     edition = dataclasses.replace(s5_3.FIRST_EDITION, image_size=(32, 32))
     extract(tmp_path, small_splits, edition, tiny_conv_base(0))

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets import visualizing_convnets as s5_4
-from datasets import DataNotFoundError
+from datasets import DataError, DataNotFoundError
 from models import convnets, pretrained_convnets
 from tests.helpers import make_picture, make_run, make_split_folder, run_folders, run_in_process
 
@@ -184,6 +184,22 @@ def test_without_a_5_2_model_one_line_says_which_command_makes_it(tmp_path, caps
     assert s5_4.load_own_model(run) is None
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and "python -m chapters.ch5_convnets 5.2 --augmentation on --edition 2" in lines[0]
+
+
+@pytest.mark.parametrize("input_shape, convolutions, message", [
+    ((28, 28, 1), True,
+     r"--model .*mnist.keras takes \(28, 28, 1\) inputs; 5.4 needs 5.2's dogs-vs-cats convnet \(\(150, 150, 3\)"),
+    ((150, 150, 3), False, r"--model .*mnist.keras has no convolution layers to visualise"),
+], ids=["mnist_convnet", "without_convolutions"])
+def test_a_model_5_4_cannot_look_into_is_one_line_before_any_work(tmp_path, input_shape, convolutions, message):
+    # Named layers: Keras's automatic names (conv2d, conv2d_1...) are counted per process and the runs below use them.
+    layers = [keras.Input(input_shape), *([keras.layers.Conv2D(2, 3, name="conv")] if convolutions else []),
+              keras.layers.Flatten(name="flat"), keras.layers.Dense(1, activation="sigmoid", name="score")]
+    keras.Sequential(layers, name="not_5_2").save(tmp_path / "mnist.keras")
+    run = make_run(tmp_path, section="5.4")
+    run.options = Namespace(model=str(tmp_path / "mnist.keras"))
+    with pytest.raises(DataError, match=message):
+        s5_4.load_own_model(run)
 
 
 # --- the command line, as a student runs it -------------------------------------------------------------

@@ -13,7 +13,7 @@ from PIL import Image
 
 import chapters.ch8_style_transfer
 from chapters.ch8_generative import CHAPTER
-from tests.helpers import results_of, run_folders, run_in_process, training_of
+from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of
 
 
 def run_chapter(*args):
@@ -174,6 +174,14 @@ def test_text_generation_without_the_text_is_one_line(tmp_path):
     assert "nietzsche.txt" in line and "600,901 bytes" in line and "<data dir>/nietzsche/" in line
 
 
+def test_a_text_shorter_than_one_window_is_one_line(tmp_path):
+    (tmp_path / "data" / "nietzsche").mkdir(parents=True)
+    (tmp_path / "data" / "nietzsche" / "nietzsche.txt").write_text("Supposing that truth is a woman\n")
+    line = one_error_line(*run_chapter("8.1", "--quick", "--data-dir", tmp_path / "data",
+                                       "--output-dir", tmp_path / "out"))
+    assert "nietzsche.txt has 32 characters, fewer than one 60-character window" in line
+
+
 def test_the_second_edition_trains_a_transformer_on_the_reviews_there_and_says_unsup_is_missing(tmp_path):
     write_reviews(tmp_path / "data")
     code, out, err = run_chapter("8.1", "--edition", "2", "--quick", "--batch-size", "3", "--data-dir",
@@ -218,6 +226,14 @@ def test_deep_dream_runs_three_octaves_on_an_untrained_network_and_says_so(dream
         assert (run / name).is_file(), name
     with Image.open(run / "dream_untrained-inception_v3.png") as dream:
         assert dream.size == (188, 160) and "UNTRAINED" in dream.text["Description"]
+
+
+def test_a_photo_too_small_for_the_octaves_states_8_2s_own_rule(tmp_path):
+    Image.new("RGB", (3000, 20)).save(tmp_path / "thin.png")
+    line = one_error_line(*run_chapter("8.2", "--quick", "--weights", "random", "--image", tmp_path / "thin.png",
+                                       "--output-dir", tmp_path / "out"))
+    assert "3000x20 pixels" in line and "InceptionV3 needs 75 pixels at the smallest" in line
+    assert "shorter side must be at least 147 pixels" in line and "VGG19" not in line
 
 
 def test_deep_dream_without_the_imagenet_weights_is_one_line(tmp_path):
@@ -303,6 +319,19 @@ def test_the_gan_saves_its_pictures_losses_and_what_a_digit_classifier_makes_of_
     assert 0 <= results["share_classified_confidently"]["value"] <= 1
     assert 0.1 <= results["largest_class_share"]["value"] <= 1
     assert "training it here for 1 epoch" in stdout and "trained here" in results["classifier"]["value"]
+
+
+def test_an_unreadable_5_1_model_beside_the_output_folder_is_said_and_one_is_trained_instead(tmp_path, capsys):
+    from chapters.ch8_generative.generative_adversarial_network import mnist_classifier
+
+    write_digits(tmp_path / "data", n_train=64, n_test=32)
+    run = make_run(tmp_path, section="8.5", quick=True, data_dir=tmp_path / "data")
+    empty = run.output_base.parent / "ch5_convnets" / "5.1-20991231-000000" / "mnist_convnet" / "best.keras"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    model, source = mnist_classifier(run)
+    assert model.output_shape == (None, 10) and source.startswith("a 5.1 convnet trained here for 1 epoch")
+    assert f"The 5.1 convnet of {empty.parent.parent} cannot be loaded" in capsys.readouterr().out
 
 
 def test_the_gan_on_frogs_without_cifar10_is_one_line(tmp_path):

@@ -252,6 +252,22 @@ def test_a_loss_weight_that_is_not_finite_is_refused(value):
     assert code == 2 and f"argument --style-weight: must be a finite number, got {value}" in err
 
 
+@pytest.mark.parametrize("flag, value, refusal", [
+    ("--learning-rate", "-5", "must be positive, got -5.0"), ("--learning-rate", "0", "must be positive, got 0.0"),
+    ("--content-weight", "-1", "must be 0 or more, got -1.0"), ("--style-weight", "-1", "must be 0 or more, got -1.0"),
+    ("--total-variation-weight", "-1", "must be 0 or more, got -1.0"),
+])
+def test_a_negative_learning_rate_or_loss_weight_is_refused(flag, value, refusal):
+    code, _, err = run_8_3(f"{flag}={value}")
+    assert code == 2 and f"argument {flag}" in err and refusal in err
+
+
+def test_a_loss_weight_of_0_is_allowed():
+    from chapters.ch8_generative.arguments import non_negative_number
+
+    assert non_negative_number("0") == 0.0
+
+
 def test_a_loss_that_becomes_nan_stops_the_run_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(ch8.LbfgsOptimizer, "iteration", lambda self: float("nan"))
     code, _, err = run_8_3("--quick", "--weights", "random", "--height", "32",

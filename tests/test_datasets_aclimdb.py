@@ -1,7 +1,10 @@
 """The raw IMDB reviews: found as a folder, extracted from the official archive into the Keras cache, split 80/20
 for the 2nd edition in a copy; the user's files are never changed."""
 
+import errno
 import io
+import os
+import shutil
 import tarfile
 
 import pytest
@@ -113,3 +116,22 @@ def test_text_datasets_read_two_classes_even_with_unsup_present(tmp_path):
     assert counts == [16, 4, 10]
     texts, labels = next(iter(test))
     assert texts.dtype.name == "string" and set(labels.numpy().tolist()) <= {0, 1}
+
+
+def test_a_full_keras_cache_names_the_lack_of_room_and_never_says_delete(tmp_path, monkeypatch):
+    source = write_aclimdb(tmp_path / "made" / "aclImdb")
+    data = tmp_path / "data"
+    data.mkdir()
+    archive = make_archive(data / "aclImdb_v1.tar.gz", source)
+    before = fingerprint(data)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfileobj", full_disk)
+    with pytest.raises(DataError) as error:
+        aclimdb.find_aclimdb(data)
+    message = str(error.value)
+    assert message.startswith(f"no room to extract {archive} into {keras_cache_dir() / 'aclImdb'}")
+    assert "B needed" in message and "KERAS_HOME" in message and "delete" not in message
+    assert fingerprint(data) == before and not (keras_cache_dir() / "aclImdb").exists()

@@ -1,6 +1,9 @@
 """datasets/cifar10.py on small files written in the CIFAR-10 batch format (no network)."""
 
+import errno
 import io
+import os
+import pathlib
 import pickle
 import tarfile
 
@@ -105,3 +108,49 @@ def test_quick_subsets_keep_the_first_pictures(tmp_path):
     cifar = load_cifar10(tmp_path / "data", subset=(4, 2))
     assert len(cifar.train_images) == 4 and len(cifar.test_images) == 2
     np.testing.assert_array_equal(cifar.train_labels, train[0][1][:4])
+
+
+def write_archive(tmp_path):
+    """<tmp>/data/cifar-10-python.tar.gz made from a small synthetic folder; returns the data folder."""
+    source = tmp_path / "made"
+    write_cifar_folder(source / FOLDER)
+    data = tmp_path / "data"
+    data.mkdir()
+    with tarfile.open(data / ARCHIVE, "w:gz") as tar:
+        tar.add(source / FOLDER, arcname=FOLDER)
+    return data
+
+
+def failing(code):
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+    return fail
+
+
+def test_a_full_keras_cache_names_the_lack_of_room_and_keeps_the_archive(tmp_path, monkeypatch):
+    data = write_archive(tmp_path)
+    before = fingerprint(data)
+    monkeypatch.setattr(pathlib.Path, "write_bytes", failing(errno.ENOSPC))
+    with pytest.raises(DataError) as error:
+        load_cifar10(data)
+    message = str(error.value)
+    assert message.startswith(f"no room to extract {data / ARCHIVE} into {keras_cache_dir() / FOLDER}")
+    assert "B needed" in message and "KERAS_HOME" in message and "delete" not in message
+    assert fingerprint(data) == before and not (keras_cache_dir() / FOLDER).exists()
+
+
+def test_a_read_only_keras_cache_is_one_line_that_does_not_blame_the_archive(tmp_path, monkeypatch):
+    data = write_archive(tmp_path)
+    monkeypatch.setattr(pathlib.Path, "mkdir", failing(errno.EROFS))
+    with pytest.raises(DataError) as error:
+        load_cifar10(data)
+    assert str(error.value).startswith(f"cannot write into {keras_cache_dir() / FOLDER}")
+    assert "KERAS_HOME" in str(error.value) and "delete" not in str(error.value)
+
+
+def test_labels_outside_0_to_9_are_one_line_naming_the_batch(tmp_path):
+    write_cifar_folder(tmp_path / "data" / FOLDER)
+    images, _ = synthetic_cifar(np.random.default_rng(1), 6)
+    (tmp_path / "data" / FOLDER / "data_batch_1").write_bytes(batch_bytes(images, [255] * 6))
+    with pytest.raises(DataError, match="data_batch_1: labels 255 outside 0-9"):
+        load_cifar10(tmp_path / "data")

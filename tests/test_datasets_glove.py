@@ -59,3 +59,23 @@ def test_offline_without_glove_the_message_names_the_file_its_size_and_where_to_
     for part in ("glove.6B.zip", "822 MB", "https://nlp.stanford.edu/data/glove.6B.zip", "glove.6B.100d.txt",
                  "<data dir>/glove/"):
         assert part in message
+
+
+def test_a_byte_that_is_not_utf8_names_the_file_and_its_line(tmp_path):
+    path = tmp_path / "glove.6B.100d.txt"
+    write_glove(path, [f"w{i}" for i in range(8)], dimension=100)
+    lines = path.read_bytes().split(b"\n")
+    lines[4] = b"caf\xe9" + lines[4][2:]
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError, match=r"glove.6B.100d.txt, line 5: not UTF-8 text"):
+        glove.load_glove(tmp_path)
+
+
+def test_a_zip_cut_short_is_not_read_as_text(tmp_path):
+    write_glove(tmp_path / "made" / "glove.6B.100d.txt", [f"w{i}" for i in range(300)], dimension=100)
+    with zipfile.ZipFile(tmp_path / "whole.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(tmp_path / "made" / "glove.6B.100d.txt", "glove.6B.100d.txt")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "glove.6B.zip").write_bytes((tmp_path / "whole.zip").read_bytes()[:20_000])
+    with pytest.raises(DataError, match=r"glove.6B.zip: not a complete zip archive \(a download cut short\?\)"):
+        glove.load_glove(tmp_path / "data")

@@ -127,3 +127,52 @@ def test_second_edition_samples_start_at_their_index_and_target_the_temperature_
     train_starts = np.concatenate([s[:, 0, 0] for s, _ in batches(train)])
     assert sorted(train_starts.tolist()) == list(range(0, 100 - 4))
     assert not np.array_equal(train_starts, np.sort(train_starts))  # shuffled
+
+
+def test_a_zip_cut_short_is_not_read_as_text(tmp_path):
+    write_jena_csv(tmp_path / "made" / "jena_climate_2009_2016.csv", 400)
+    with zipfile.ZipFile(tmp_path / "whole.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(tmp_path / "made" / "jena_climate_2009_2016.csv", "jena_climate_2009_2016.csv")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "jena_climate_2009_2016.csv.zip").write_bytes((tmp_path / "whole.zip").read_bytes()[:8_000])
+    with pytest.raises(DataError, match=r"csv.zip: not a complete zip archive \(a download cut short\?\)"):
+        jena.load_jena(tmp_path / "data")
+
+
+def test_a_byte_that_is_not_utf8_names_the_file_and_its_line(tmp_path):
+    path = tmp_path / "jena_climate_2009_2016.csv"
+    write_jena_csv(path, 400)
+    lines = path.read_bytes().split(b"\n")
+    lines[300] = lines[300] + b"\xe9"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError, match=r"2016.csv, line 301: not UTF-8 text"):
+        jena.load_jena(tmp_path)
+
+
+def test_a_nan_in_the_csv_names_the_file_line_and_column_instead_of_training_on_it(tmp_path):
+    path = tmp_path / "jena_climate_2009_2016.csv"
+    write_jena_csv(path, 200)
+    lines = path.read_text().split("\n")
+    fields = lines[99].split(",")
+    fields[2] = "NaN"  # T (degC), after the date and p (mbar)
+    lines[99] = ",".join(fields)
+    path.write_text("\n".join(lines))
+    with pytest.raises(DataError, match=r"2016.csv, line 100: T \(degC\) is NaN"):
+        jena.load_jena(tmp_path)
+
+
+def test_a_file_too_short_for_the_second_editions_window_is_one_line_with_its_need():
+    data = indexed_rows(300)
+    sampling_rate, sequence_length, delay = 6, 120, 6 * (120 + 24 - 1)  # the 2nd edition's
+    with pytest.raises(DataError, match=r"rows 0-149 \(training\): too few for one sample of the 2nd edition, "
+                                        r"a 120-hour window and its target 24 hours after it") as error:
+        jena.datasets_2nd_edition(data, data[:, 1], jena.split_sizes(300), sampling_rate, sequence_length, delay,
+                                  batch_size=8)
+    needed = int(str(error.value).split("a file of at least ")[1].split(" rows")[0].replace(",", ""))
+    counts = jena.samples_2nd_edition(needed, jena.split_sizes(needed), sampling_rate, sequence_length, delay)
+    assert all(count > 0 for *_, count in counts.values())
+    smaller = jena.samples_2nd_edition(needed - 1, jena.split_sizes(needed - 1), sampling_rate, sequence_length, delay)
+    assert min(count for *_, count in smaller.values()) <= 0
+    train, val, test = jena.datasets_2nd_edition(indexed_rows(needed), indexed_rows(needed)[:, 1],
+                                                 jena.split_sizes(needed), sampling_rate, sequence_length, delay, 8)
+    assert all(len(next(iter(dataset))[0]) >= 1 for dataset in (train, val, test))

@@ -195,6 +195,21 @@ def test_multiworker_without_tf_config_is_one_line(tmp_path, capsys, monkeypatch
     assert stop.value.code == 2 and "needs TF_CONFIG" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tf_config, message", [
+    ('{"cluster": {"worker": ["localhost:1"', "TF_CONFIG is not valid JSON (Expecting ',' delimiter at column 38)"),
+    ('{"cluster": {"worker": ["localhost:23456"]}, "task": {"type": "worker", "index": 3}}',
+     "TF_CONFIG: task index 3, but the cluster has 1 worker"),
+], ids=["not_json", "index_beyond_the_cluster"])
+def test_a_malformed_tf_config_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, tf_config, message):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    chapter = Chapter("chx_test", "Test chapter", "")
+    chapter.section("1.1", "fit", "trains", distributable=True)(lambda run: None)
+    with pytest.raises(SystemExit) as stop:
+        chapter.main(["--distribute", "multiworker", "--output-dir", str(tmp_path)])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert stop.value.code == 2 and len(errors) == 1 and message in errors[0]
+
+
 # --- training on two replicas gives the single-device result ------------------------------------------
 
 TRAINING = textwrap.dedent("""

@@ -221,3 +221,13 @@ def test_ctrl_c_before_anything_was_saved_says_so_in_one_line(tmp_path, capsys):
         chapter.main(["--output-dir", str(tmp_path)])
     assert stop.value.code == 130
     assert "interrupted: 1.1 stopped before it saved anything to resume from" in capsys.readouterr().err
+
+
+def test_the_table_of_contents_into_a_pipe_closed_early_prints_no_traceback():
+    reader = subprocess.Popen([sys.executable, "-m", "chapters"], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    reader.stdout.readline()
+    reader.stdout.close()  # what `| head -1` does after its line
+    stderr = reader.stderr.read().decode()
+    reader.wait(timeout=120)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr[-2000:]

@@ -12,8 +12,6 @@ key of what they depend on (the conv base's weights, the picture size and
 preprocessing, the split's files), so a second run skips the extraction.
 """
 
-import hashlib
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ import numpy as np
 
 from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets.dogs_vs_cats import dogs_vs_cats_datasets, load_dogs_vs_cats
+from chapters.ch5_convnets.feature_cache import FEATURE_CACHE, feature_key, read_cached_features, weights_fingerprint
 from chapters.figures import save_figure
 from chapters.runs import save_json, save_npz, stop_cleanly
 from chapters.training import best_checkpoint
@@ -55,7 +54,6 @@ from models.pretrained_convnets import (
 )
 
 QUICK_IMAGES_PER_CLASS = {"train": 10, "validation": 5, "test": 5}  # --quick: VGG16 is slow on a CPU
-FEATURE_CACHE = "feature_cache"  # in the output folder (never in the user's data folder)
 SMOOTHING = 0.8  # the book's smoothed fine-tuning curves: exponential moving average
 
 
@@ -253,9 +251,8 @@ def extract_all_features(run, conv_base, splits, edition, training):
         for name, split in splits.items():
             key = feature_key(weights_key, edition.image_size, edition.preprocessing, split)
             path = cache / f"vgg16_{name}_{key}.npz"
-            if path.exists():
-                with np.load(path) as saved:
-                    features[name] = saved["features"], saved["labels"]
+            features[name] = read_cached_features(path, name)
+            if features[name] is not None:
                 print(f"{name}: features {features[name][0].shape} from the cache ({path})")
                 run.record(f"feature_extraction.{name}_features_from_cache", True)
                 continue
@@ -290,28 +287,6 @@ def extract_features(conv_base, split, edition, batch_size):
             print(f"  {split.name}: {done}/{total} pictures through the conv base, "
                   f"{done / (time.time() - start):.1f} per second", flush=True)
     return (np.concatenate(features), np.concatenate(labels).astype("float32")), time.time() - start
-
-
-def weights_fingerprint(model):
-    """A hash of every weight of the conv base: ImageNet's, a copy's, or an untrained one's, they key the cache."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def feature_key(weights_key, image_size, preprocessing, split):
-    """A short hash of what a split's features depend on: the weights, the picture size and preprocessing, the files."""
-    files = []
-    for path in sorted(split.view.rglob("*")):
-        if path.is_file():
-            original = path.resolve()
-            stat = original.stat()
-            files.append([str(path.relative_to(split.view)), stat.st_size,
-                          stat.st_mtime_ns if path.is_symlink() else 0])  # converted copies are new each run
-    description = json.dumps({"weights": weights_key, "image_size": list(image_size), "preprocessing": preprocessing,
-                              "split": split.name, "files": files})
-    return hashlib.sha256(description.encode()).hexdigest()[:16]
 
 
 def train_on_features(run, edition, features, untrained_label, tag):

@@ -29,10 +29,11 @@ import numpy as np
 import tensorflow as tf
 
 from chapters.ch5_convnets import CHAPTER
+from chapters.ch5_convnets.own_model import OWN_MODEL_CHECKPOINT, find_own_model, load_own_model, pixel_scale  # noqa: F401
 from chapters.ch5_convnets.pretrained_convnet import weights_for
 from chapters.figures import save_figure
-from chapters.runs import read_run_state, stop_cleanly
-from datasets import DataError, DataNotFoundError, dogs_vs_cats
+from chapters.runs import stop_cleanly
+from datasets import DataNotFoundError, dogs_vs_cats
 from datasets.images import load_image, resize
 from models.convnets import (
     DOGS_VS_CATS_1ST_EDITION_DROPOUT_BOOK_PARAMS,
@@ -58,7 +59,6 @@ BOOK_FIRST_ACTIVATION_SHAPES = {(150, 150): [1, 148, 148, 32], (180, 180): [1, 1
 OWN_MODEL_BOOK_PARAMS = {
     "dogs_vs_cats_1st_edition_dropout": DOGS_VS_CATS_1ST_EDITION_DROPOUT_BOOK_PARAMS,
     "dogs_vs_cats_2nd_edition_augmentation_dropout": DOGS_VS_CATS_2ND_EDITION_AUGMENTED_BOOK_PARAMS}
-OWN_MODEL_CHECKPOINT = "augmentation_dropout/best.keras"
 OWN_MODEL_PICTURES_PER_CLASS = 4  # test pictures of each class for the model's class activation maps
 DEFAULT_IMAGE = "skimage:chelsea"  # a cat photo that ships with scikit-image (the book's elephant does not)
 GRADIENT_BATCH = 16  # filters grown together: one picture per filter, one batch
@@ -241,44 +241,6 @@ def visualizing_convnets(run):
 # ---------------------------------------------------------------------------
 # The reader's 5.2 model and the test pictures
 # ---------------------------------------------------------------------------
-
-def find_own_model(run):
-    """--model, else the newest 5.2 run of this edition with a model trained with augmentation + dropout."""
-    if run.options.model:
-        path = Path(run.options.model).expanduser()
-        if not path.is_file():
-            raise DataNotFoundError(f"--model {run.options.model}: no such file; 5.2 saves it as "
-                                    f"<output dir>/5.2-<date>-<time>/{OWN_MODEL_CHECKPOINT}")
-        return path
-    for folder in sorted(run.output_base.glob("5.2-*"), reverse=True):
-        path = folder / OWN_MODEL_CHECKPOINT
-        if path.is_file() and read_run_state(folder).get("model_settings", {}).get("edition") == run.edition:
-            return path
-    return None
-
-
-def load_own_model(run):
-    """The reader's 5.2 model, or None with one line saying how to make it."""
-    path = find_own_model(run)
-    if path is None:
-        edition = " --edition 2" if run.edition == 2 else ""
-        print(f"No 5.2 model trained with augmentation and dropout in {run.output_base}: the parts that look into "
-              f"your own model are skipped. Make it with `python -m chapters.ch5_convnets 5.2 --augmentation on"
-              f"{edition}` (or give one with --model PATH)")
-        return None
-    try:
-        model = keras.models.load_model(path)
-    except Exception as e:  # a truncated file, not a Keras model, ...
-        detail = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-        raise DataError(f"{path}: not a Keras model that can be loaded ({type(e).__name__}: {detail})") from None
-    print(f"Your 5.2 model: {path}")
-    return model
-
-
-def pixel_scale(model):
-    """What the model's input is in pixels: 1 with a Rescaling layer inside (2nd edition), else 1/255."""
-    return 1.0 if any(isinstance(layer, keras.layers.Rescaling) for layer in model.layers) else 1.0 / 255
-
 
 def find_test_pictures(run):
     """{class: [paths]} of test pictures, the book's cat.1700 first; None (with one line) without the data."""

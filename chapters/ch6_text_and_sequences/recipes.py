@@ -196,9 +196,9 @@ def raw_review_datasets(run):
     """(train, val, test) of (review text, label) batches of 32, as the 2nd edition reads them."""
     root = aclimdb.find_aclimdb(run.data_dir)
     train, val, test = aclimdb.text_datasets(root, batch_size=run.batch_size(TEXT_BATCH_SIZE), seed=run.seed)
-    if run.quick:
-        train, val, test = (dataset.take(QUICK_TEXT_BATCHES[part])
-                            for part, dataset in zip(("train", "val", "test"), (train, val, test)))
+    if run.quick:  # a few batches of the shuffled files (both classes); val and test the same ones every epoch
+        train = train.take(QUICK_TEXT_BATCHES["train"])
+        val, test = val.take(QUICK_TEXT_BATCHES["val"]).cache(), test.take(QUICK_TEXT_BATCHES["test"]).cache()
     return train, val, test
 
 

@@ -149,14 +149,15 @@ def deep_dream(run):
     print(f"Dreaming with {label}; layers and coefficients: {recipe.layer_contributions}")
 
     # The photo, as InceptionV3 expects it (pixels scaled to [-1, 1]), and the sizes of its octaves.
-    photo = load_image(run.options.image or DEFAULT_DREAM_IMAGE, "photo", run.data_dir)
+    photo = load_image(run.options.image or DEFAULT_DREAM_IMAGE, "photo", run.data_dir,
+                       min_side=smallest_photo_side(recipe), rule=octave_rule(recipe))
     pixels = photo.pixels
     if run.quick:
         pixels = resize(pixels, QUICK_HEIGHT, round(photo.width * QUICK_HEIGHT / photo.height))
     shapes = octave_shapes(pixels.shape[:2], recipe.num_octave, recipe.octave_scale)
     if min(shapes[0]) < MIN_OCTAVE_SIDE:
         raise DataError(f"photo {photo.source} is {pixels.shape[1]}x{pixels.shape[0]}: its smallest octave "
-                        f"{shapes[0]} is below InceptionV3's {MIN_OCTAVE_SIDE} pixels; use a larger photo")
+                        f"{shapes[0]} is below InceptionV3's {MIN_OCTAVE_SIDE} pixels; {octave_rule(recipe)}")
     print(f"Photo: {photo.source} ({pixels.shape[1]}x{pixels.shape[0]}); octaves (height, width): {shapes}")
     original = keras.applications.inception_v3.preprocess_input(pixels.astype("float32"))[None]
 
@@ -207,6 +208,20 @@ def deep_dream(run):
 
 def significant(value, digits=4):
     return float(f"{value:.{digits}g}")
+
+
+def smallest_photo_side(recipe):
+    """The shortest side whose smallest octave still has InceptionV3's 75 pixels (147 at 3 octaves of 1.4x)."""
+    side = MIN_OCTAVE_SIDE
+    while min(octave_shapes((side, side), recipe.num_octave, recipe.octave_scale)[0]) < MIN_OCTAVE_SIDE:
+        side += 1
+    return side
+
+
+def octave_rule(recipe):
+    return (f"8.2 dreams at {recipe.num_octave} octaves of {recipe.octave_scale}x and InceptionV3 needs "
+            f"{MIN_OCTAVE_SIDE} pixels at the smallest, so the photo's shorter side must be at least "
+            f"{smallest_photo_side(recipe)} pixels")
 
 
 def octave_shapes(original_shape, num_octave, octave_scale):

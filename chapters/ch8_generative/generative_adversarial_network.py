@@ -124,6 +124,8 @@ def generative_adversarial_network(run):
                 **run.compile_settings("conv", steps_per_epoch=STEPS_PER_REPORT))
     run.record("discriminator_optimizer", optimizer_description(gan.discriminator_optimizer))
     run.record("gan_optimizer", optimizer_description(gan.optimizer))
+    # --images mnist: the digit classifier the end needs, found (or trained) before the long training, not after.
+    classifier = mnist_classifier(run) if images is IMAGES["mnist"] else None
 
     # 10,000 steps = 100 fits of 100 steps; after each 100, a grid of pictures from 25 fixed latent points.
     grid_points = np.random.default_rng(run.seed).normal(size=(GRID_SIDE * GRID_SIDE, LATENT_DIM_1ST_EDITION))
@@ -144,8 +146,8 @@ def generative_adversarial_network(run):
     save_png(real, run.path("real_grid.png"), f"real {images.title}")
 
     # --images mnist: what do the generated digits look like to a trained digit classifier?
-    if images is IMAGES["mnist"]:
-        measure_generated_digits(run, gan)
+    if classifier is not None:
+        measure_generated_digits(run, gan, *classifier)
 
 
 def scale_to_unit(images):
@@ -218,22 +220,39 @@ def plot_losses(history, steps_per_epoch, path):
 # --images mnist: the 5.1 convnet's view of the generated digits
 # ---------------------------------------------------------------------------
 
+MNIST_CONVNET_CHECKPOINT = "5.1-*/mnist_convnet/best.keras"  # in a chapter 5 output folder
+
+
+def mnist_convnet_folders(run):
+    """Where earlier 5.1 runs are looked for: beside this chapter's output folder, and ./outputs."""
+    return sorted({run.output_base.parent / "ch5_convnets", Path("outputs/ch5_convnets")})
+
+
 def find_trained_mnist_convnet(run):
-    """The best model of the newest 5.1 run, beside this chapter's output folder or in ./outputs."""
-    folders = {run.output_base.parent / "ch5_convnets", Path("outputs/ch5_convnets")}
-    found = sorted((path for folder in folders for path in folder.glob("5.1-*/mnist_convnet/best.keras")),
+    """The best model of the newest 5.1 run in `mnist_convnet_folders`."""
+    found = sorted((path for folder in mnist_convnet_folders(run) for path in folder.glob(MNIST_CONVNET_CHECKPOINT)),
                    key=lambda path: path.parent.parent.name)
     return found[-1] if found else None
 
 
 def mnist_classifier(run):
-    """The 5.1 convnet trained by an earlier run, else one trained here for one epoch (and said so)."""
+    """(model, source): the 5.1 convnet trained by an earlier run, else one trained here for one epoch (said so)."""
     checkpoint = find_trained_mnist_convnet(run)
     if checkpoint is not None:
-        print(f"Classifying with the MNIST convnet of an earlier 5.1 run: {checkpoint}")
-        return keras.models.load_model(checkpoint), str(checkpoint)
-    print("No trained 5.1 convnet found (python -m chapters.ch5_convnets 5.1 trains one): training it here for "
-          "1 epoch on the MNIST training digits to classify the generated ones")
+        try:
+            model = keras.models.load_model(checkpoint)
+            if model.input_shape[1:] != (28, 28, 1) or model.output_shape[1:] != (10,):
+                raise ValueError(f"takes {model.input_shape[1:]}, gives {model.output_shape[1:]}; not 5.1's convnet")
+            print(f"Classifying with the MNIST convnet of an earlier 5.1 run: {checkpoint}")
+            return model, str(checkpoint)
+        except Exception as e:  # an empty or damaged file, another model
+            reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            print(f"The 5.1 convnet of {checkpoint.parent.parent} cannot be loaded ({reason}); training one here "
+                  "for 1 epoch")
+    else:
+        print(f"No trained 5.1 convnet found in {' or '.join(map(str, mnist_convnet_folders(run)))} (python -m "
+              "chapters.ch5_convnets 5.1 trains one): training it here for 1 epoch on the MNIST training digits to "
+              "classify the generated ones")
     mnist = load_mnist(run.data_dir, subset=QUICK_SUBSET if run.quick else None)
     model = mnist_convnet_1st_edition()
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -244,8 +263,7 @@ def mnist_classifier(run):
     return model, f"a 5.1 convnet trained here for 1 epoch (test accuracy {accuracy:.4f})"
 
 
-def measure_generated_digits(run, gan):
-    classifier, source = mnist_classifier(run)
+def measure_generated_digits(run, gan, classifier, source):
     count = QUICK_MEASURED_DIGITS if run.quick else MEASURED_DIGITS
     latent_points = np.random.default_rng(run.seed + 1).normal(size=(count, gan.latent_dim))
     digits = np.clip(gan.generator.predict(latent_points.astype("float32"), batch_size=100, verbose=0), 0, 1)

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
-from chapters.cli import finite_number, positive_int
+from chapters.ch8_generative.arguments import non_negative_number, positive_int, positive_number
 from chapters.figures import save_figure, save_png
 from chapters.runs import Interrupted, RunFailed, UsageError, atomic_write, save_json, save_npz
 from chapters.storage import read_json, reading
@@ -74,13 +74,13 @@ CHAPTER.option("--optimizer", choices=["lbfgs", "sgd"], defines_model=True,
 CHAPTER.option("--iterations", type=positive_int, help="default: 20 (edition 1), 4000 (edition 2)")
 CHAPTER.option("--height", type=positive_int, defines_model=True,
                help=f"generated image height in pixels (default 400; {MIN_SIDE}-{MAX_HEIGHT})")
-CHAPTER.option("--content-weight", type=finite_number, defines_model=True,
+CHAPTER.option("--content-weight", type=non_negative_number, defines_model=True,
                help="default: 0.025 (edition 1), 2.5e-8 (edition 2)")
-CHAPTER.option("--style-weight", type=finite_number, defines_model=True,
+CHAPTER.option("--style-weight", type=non_negative_number, defines_model=True,
                help="default: 1.0 (edition 1), 1e-6 (edition 2)")
-CHAPTER.option("--total-variation-weight", "--tv-weight", dest="total_variation_weight", type=finite_number,
+CHAPTER.option("--total-variation-weight", "--tv-weight", dest="total_variation_weight", type=non_negative_number,
                defines_model=True, help="default: 1e-4 (edition 1), 1e-6 (edition 2)")
-CHAPTER.option("--learning-rate", type=finite_number, defines_model=True,
+CHAPTER.option("--learning-rate", type=positive_number, defines_model=True,
                help="SGD's initial learning rate (default 100)")
 CHAPTER.option("--compute-dtype", choices=["float32", "bfloat16"], default="float32", defines_model=True,
                help="VGG19's compute type on a CPU (default float32); bfloat16 helps only on CPUs with native "

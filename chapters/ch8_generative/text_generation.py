@@ -28,6 +28,7 @@ import tensorflow as tf
 from chapters.ch8_generative import CHAPTER
 from chapters.figures import save_figure
 from chapters.runs import atomic_write
+from datasets import DataError, nietzsche
 from datasets.aclimdb import find_aclimdb
 from datasets.arrays import without_autotuning
 from datasets.nietzsche import load_nietzsche
@@ -85,6 +86,9 @@ def character_lstm_text_generation(run):
 
     # The data: the lower-cased text, a sample of 60 characters every 3, and the character that follows each.
     text, source = load_nietzsche(run.data_dir)
+    if len(text) <= MAXLEN:  # not even one sample: a window and the character after it
+        raise DataError(f"{source} has {len(text)} characters, fewer than one {MAXLEN}-character window plus the "
+                        f"next character; it is not the book's text ({nietzsche.SIZE}): {nietzsche.how_to_get()}")
     run.record("corpus_length", len(text), book=BOOK_CORPUS_LENGTH, note=source)
     vocabulary = sorted(set(text))  # the characters of the whole text, also with --quick
     if run.quick:
