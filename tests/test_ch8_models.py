@@ -247,11 +247,13 @@ def test_the_first_edition_loss_is_mean_pixel_crossentropy_plus_5e_4_kl():
     assert vae.KL_WEIGHT_1ST_EDITION == 5e-4
 
 
-def test_the_second_edition_loss_is_summed_pixel_crossentropy_plus_summed_kl():
+def test_the_second_edition_loss_is_summed_pixel_crossentropy_plus_kl_averaged_over_batch_and_latent_dims():
     images, decoded, z_mean, z_log_var = tiny_vae_batch()
     reconstruction = numpy_bce(images, decoded).sum(axis=(1, 2, 3)).mean()
-    kl = (-0.5 * (1 + z_log_var - z_mean ** 2 - np.exp(z_log_var))).sum(axis=1).mean()
+    # the book's train_step: tf.reduce_mean(kl_loss) over the (batch, latent_dim) tensor, not a sum over latent dims
+    kl = (-0.5 * (1 + z_log_var - z_mean ** 2 - np.exp(z_log_var))).mean()
     losses = vae.vae_loss_2nd_edition(images, decoded, z_mean, z_log_var)
+    assert float(losses["kl_loss"]) == pytest.approx(kl, rel=1e-5)
     assert float(losses["loss"]) == pytest.approx(reconstruction + kl, rel=1e-5)
     assert float(losses["reconstruction_loss"]) == pytest.approx(reconstruction, rel=1e-5)
 
