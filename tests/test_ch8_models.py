@@ -116,6 +116,34 @@ def test_sampled_characters_follow_the_reweighted_distribution():
     np.testing.assert_allclose(draws, tg.reweight_distribution(preds, 0.5), atol=0.03)
 
 
+def test_each_temperature_continues_the_text_the_one_before_wrote_as_in_the_book():
+    vocabulary = list("abcdefgh")
+    sequences = tg.CharacterSequences("abcdefghabcdefgh", vocabulary, maxlen=4, step=1)
+
+    def next_letter(one_hot):  # a "model" sure that the letter after the window's last one comes next
+        last = np.argmax(np.asarray(one_hot)[:, -1, :], axis=-1)
+        return tf.one_hot((last + 1) % len(vocabulary), len(vocabulary), on_value=1.0, off_value=1e-12)
+
+    written = tg.generate_characters(next_letter, sequences, "abcd", (0.2, 1.0), 3, np.random.default_rng(0))
+    # the book never resets generated_text: 1.0 starts from the last 4 characters 0.2 left, not from the seed
+    assert written == [("abcd", "efg"), ("defg", "hab")]
+
+
+def test_the_second_edition_samples_at_each_temperature_not_all_at_1_as_the_book(monkeypatch):
+    vectorizer = keras.layers.TextVectorization(output_mode="int", output_sequence_length=6)
+    vectorizer.adapt(["this movie is a good one"])
+    writer = tg.GeneratedWords(None, vectorizer, "this movie", (0.2, 1.5), 2)
+    vocabulary = vectorizer.vocabulary_size()
+    writer.set_model(lambda tokens, training=False: tf.fill((1, 6, vocabulary), 1.0 / vocabulary))
+    temperatures = []
+    real_sample = tg.sample
+    monkeypatch.setattr(tg, "sample", lambda preds, t, rng: temperatures.append(t) or real_sample(preds, t, rng))
+    rng = np.random.default_rng(0)
+    for temperature in (0.2, 1.5):
+        writer.continue_prompt(temperature, rng)
+    assert temperatures == [0.2, 0.2, 1.5, 1.5]  # deliberately not the book's sample_next(predictions) at 1.0
+
+
 # ---------------------------------------------------------------------------
 # 8.2 DeepDream
 # ---------------------------------------------------------------------------
