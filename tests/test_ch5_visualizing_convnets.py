@@ -213,6 +213,10 @@ def test_quick_run_shows_the_activations_of_the_readers_model_for_cat_1700(quick
     assert code == 0, err[-2000:]
     found = results(tmp_path / "out")
     assert found["first_layer_activation_shape"]["value"] == [1, 148, 148, 32]
+    # the 1st edition's text shows channels 4 and 7, its notebook 3 and 30: ours are the text's, and say so
+    assert found["first_layer_single_channels"]["value"] == [4, 7]
+    assert "text" in found["first_layer_single_channels"]["note"] and "3 and 30" in found[
+        "first_layer_single_channels"]["note"]
     assert found["book_check.dogs_vs_cats_1st_edition_dropout"]["value"] == "MATCH"
     assert found["book_check.vgg16_with_classifier"]["value"] == "MATCH"
     run = run_folders(tmp_path / "out", "5.4")[-1]
