@@ -210,6 +210,7 @@ def quick_runs(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("ch5_4")
     data = make_split_folder(tmp_path / "data" / "cats_and_dogs_small", {"train": 1, "validation": 1, "test": 3})
     make_picture((200, 60, 60), size=(60, 50), seed=7).save(data / "test" / "cats" / "cat.1700.jpg")
+    keras.backend.clear_session()  # layer names as a reader's own 5.2 run saves them: conv2d, conv2d_1, ...
     keras.utils.set_random_seed(0)
     model_path = tmp_path / "best.keras"
     convnets.dogs_vs_cats_convnet_1st_edition(dropout=0.5).save(model_path)
@@ -229,6 +230,10 @@ def test_quick_run_shows_the_activations_of_the_readers_model_for_cat_1700(quick
     assert code == 0, err[-2000:]
     found = results(tmp_path / "out")
     assert found["first_layer_activation_shape"]["value"] == [1, 148, 148, 32]
+    # the 1st edition's text shows channels 4 and 7, its notebook 3 and 30: ours are the text's, and say so
+    assert found["first_layer_single_channels"]["value"] == [4, 7]
+    assert "text" in found["first_layer_single_channels"]["note"] and "3 and 30" in found[
+        "first_layer_single_channels"]["note"]
     assert found["book_check.dogs_vs_cats_1st_edition_dropout"]["value"] == "MATCH"
     assert found["book_check.vgg16_with_classifier"]["value"] == "MATCH"
     run = run_folders(tmp_path / "out", "5.4")[-1]

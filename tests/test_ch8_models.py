@@ -116,6 +116,34 @@ def test_sampled_characters_follow_the_reweighted_distribution():
     np.testing.assert_allclose(draws, tg.reweight_distribution(preds, 0.5), atol=0.03)
 
 
+def test_each_temperature_continues_the_text_the_one_before_wrote_as_in_the_book():
+    vocabulary = list("abcdefgh")
+    sequences = tg.CharacterSequences("abcdefghabcdefgh", vocabulary, maxlen=4, step=1)
+
+    def next_letter(one_hot):  # a "model" sure that the letter after the window's last one comes next
+        last = np.argmax(np.asarray(one_hot)[:, -1, :], axis=-1)
+        return tf.one_hot((last + 1) % len(vocabulary), len(vocabulary), on_value=1.0, off_value=1e-12)
+
+    written = tg.generate_characters(next_letter, sequences, "abcd", (0.2, 1.0), 3, np.random.default_rng(0))
+    # the book never resets generated_text: 1.0 starts from the last 4 characters 0.2 left, not from the seed
+    assert written == [("abcd", "efg"), ("defg", "hab")]
+
+
+def test_the_second_edition_samples_at_each_temperature_not_all_at_1_as_the_book(monkeypatch):
+    vectorizer = keras.layers.TextVectorization(output_mode="int", output_sequence_length=6)
+    vectorizer.adapt(["this movie is a good one"])
+    writer = tg.GeneratedWords(None, vectorizer, "this movie", (0.2, 1.5), 2)
+    vocabulary = vectorizer.vocabulary_size()
+    writer.set_model(lambda tokens, training=False: tf.fill((1, 6, vocabulary), 1.0 / vocabulary))
+    temperatures = []
+    real_sample = tg.sample
+    monkeypatch.setattr(tg, "sample", lambda preds, t, rng: temperatures.append(t) or real_sample(preds, t, rng))
+    rng = np.random.default_rng(0)
+    for temperature in (0.2, 1.5):
+        writer.continue_prompt(temperature, rng)
+    assert temperatures == [0.2, 0.2, 1.5, 1.5]  # deliberately not the book's sample_next(predictions) at 1.0
+
+
 # ---------------------------------------------------------------------------
 # 8.2 DeepDream
 # ---------------------------------------------------------------------------
@@ -247,11 +275,13 @@ def test_the_first_edition_loss_is_mean_pixel_crossentropy_plus_5e_4_kl():
     assert vae.KL_WEIGHT_1ST_EDITION == 5e-4
 
 
-def test_the_second_edition_loss_is_summed_pixel_crossentropy_plus_summed_kl():
+def test_the_second_edition_loss_is_summed_pixel_crossentropy_plus_kl_averaged_over_batch_and_latent_dims():
     images, decoded, z_mean, z_log_var = tiny_vae_batch()
     reconstruction = numpy_bce(images, decoded).sum(axis=(1, 2, 3)).mean()
-    kl = (-0.5 * (1 + z_log_var - z_mean ** 2 - np.exp(z_log_var))).sum(axis=1).mean()
+    # the book's train_step: tf.reduce_mean(kl_loss) over the (batch, latent_dim) tensor, not a sum over latent dims
+    kl = (-0.5 * (1 + z_log_var - z_mean ** 2 - np.exp(z_log_var))).mean()
     losses = vae.vae_loss_2nd_edition(images, decoded, z_mean, z_log_var)
+    assert float(losses["kl_loss"]) == pytest.approx(kl, rel=1e-5)
     assert float(losses["loss"]) == pytest.approx(reconstruction + kl, rel=1e-5)
     assert float(losses["reconstruction_loss"]) == pytest.approx(reconstruction, rel=1e-5)
 

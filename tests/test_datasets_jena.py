@@ -113,20 +113,21 @@ def test_the_second_editions_split_is_the_books_printed_one():
     assert (sizes.train, sizes.val, sizes.test) == (210_225, 105_112, 105_114)
 
 
-def test_second_edition_samples_start_at_their_index_and_target_the_temperature_delay_rows_after():
+def test_second_edition_samples_target_the_temperature_delay_rows_after_and_all_three_sets_are_shuffled():
     data = indexed_rows(200)
     temperature = data[:, 1]
     sizes = jena.split_sizes(200)
     train, val, test = jena.datasets_2nd_edition(data, temperature, sizes, sampling_rate=2, sequence_length=3,
                                                  delay=2 * (3 + 1 - 1), batch_size=8, seed=0)
-    val_batches = batches(val)
-    first_sample, first_target = val_batches[0][0][0], val_batches[0][1][0]
-    assert first_sample[:, 0].tolist() == [100, 102, 104] and first_target == temperature[100 + 6]
-    for samples, targets in val_batches + batches(train) + batches(test):
+    for samples, targets in batches(val) + batches(train) + batches(test):
+        np.testing.assert_array_equal(samples[:, :, 0] - samples[:, :1, 0], np.tile([0, 2, 4], (len(samples), 1)))
         np.testing.assert_array_equal(targets, temperature[samples[:, 0, 0].astype(int) + 6])
-    train_starts = np.concatenate([s[:, 0, 0] for s, _ in batches(train)])
-    assert sorted(train_starts.tolist()) == list(range(0, 100 - 4))
-    assert not np.array_equal(train_starts, np.sort(train_starts))  # shuffled
+    # every window once; all three datasets shuffled, as the book's timeseries_dataset_from_array(shuffle=True)
+    for part, dataset, starts in (("train", train, range(0, 100 - 4)), ("val", val, range(100, 150 - 4)),
+                                  ("test", test, range(150, 200 - 6 - 4))):
+        found = np.concatenate([s[:, 0, 0] for s, _ in batches(dataset)])
+        assert sorted(found.tolist()) == list(starts), part
+        assert not np.array_equal(found, np.sort(found)), f"{part} is not shuffled"
 
 
 def test_a_zip_cut_short_is_not_read_as_text(tmp_path):

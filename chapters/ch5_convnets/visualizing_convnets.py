@@ -135,6 +135,7 @@ class Edition:
     filter_patterns: FilterPatterns
     class_activation_map: ClassActivationMap
     single_channels: tuple  # the first layer's channels the book shows on their own
+    single_channels_source: str  # where the book shows them (results.json and the figure say it)
 
 
 FIRST_EDITION = Edition(
@@ -148,7 +149,9 @@ FIRST_EDITION = Edition(
         network="vgg16", image_size=(224, 224), preprocess=keras.applications.vgg16.preprocess_input,
         last_conv_layer=VGG16_LAST_CONV_LAYER,
         book_predictions="African_elephant 0.925, tusker 0.070, Indian_elephant 0.004 (the book's elephant photo)"),
-    single_channels=(4, 7))
+    # The book's text plots channels 4 and 7 (figures 5.25, 5.26), its notebook 3 and 30: ours are the text's, the
+    # figures a reader holds beside ours (which channel learns what differs from one training to the next anyway).
+    single_channels=(4, 7), single_channels_source="the book's text (figures 5.25-5.26); its notebook plots 3 and 30")
 
 SECOND_EDITION = Edition(
     network="xception", build_network=xception_with_classifier, book_params=None,
@@ -160,7 +163,7 @@ SECOND_EDITION = Edition(
         network="xception", image_size=(299, 299), preprocess=keras.applications.xception.preprocess_input,
         last_conv_layer=XCEPTION_LAST_CONV_LAYER,
         book_predictions="African_elephant 0.870, tusker 0.077, Indian_elephant 0.024 (the book's elephant photo)"),
-    single_channels=(5,))
+    single_channels=(5,), single_channels_source="the book's text and notebook")
 
 EDITIONS = {1: FIRST_EDITION, 2: SECOND_EDITION}
 # The reader's model reads pixels (0-255, divided by 255 by the 1st edition's pipeline or by the 2nd
@@ -285,8 +288,12 @@ def plot_intermediate_activations(run, model, picture_path, edition):
     run.record("first_layer_activation_shape", list(activations[0].shape), book=BOOK_FIRST_ACTIVATION_SHAPES.get(size),
                label=f"activation of {feature_layers[0].name} for {picture_path.name}")
 
+    run.record("first_layer_single_channels", list(edition.single_channels), note=edition.single_channels_source,
+               label=f"{feature_layers[0].name}: channels shown on their own")
     panels = 1 + len(edition.single_channels)
     fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 4.5))
+    fig.suptitle(f"channels {' and '.join(map(str, edition.single_channels))}: {edition.single_channels_source}",
+                 fontsize=9)
     axes[0].imshow(picture.astype("uint8"))
     axes[0].set_title(picture_path.name)
     for ax, channel in zip(axes[1:], edition.single_channels):

@@ -252,9 +252,13 @@ def raw_text_with_glove(run, trainings, models):
                                            array_dataset(x_train, y_train, batch_size, shuffle=True, seed=run.seed),
                                            array_dataset(x_val, y_val, 1024), note=note)
         titles[name] = "GloVe, frozen" if name == "glove" else "embedding learned from 200 reviews"
-        # The book evaluates the GloVe model as it is after its 10 epochs.
-        run.record(f"{name}.test_accuracy", float(model.evaluate(test, verbose=0)[1]),
-                   book=training.book.get("test_accuracy"), note=note, label=f"{name}: test accuracy (last epoch)")
+        # The book evaluates the GloVe model as it is after its 10 epochs, and only it: its 0.5366 is no figure
+        # for the learned embedding, whose book numbers are validation accuracies (0.5282 best, 0.5264 last).
+        book_test = training.book.get("test_accuracy")
+        run.record(f"{name}.test_accuracy", float(model.evaluate(test, verbose=0)[1]), book=book_test,
+                   note=", ".join(filter(None, [note, None if book_test else "ours: the book tests only the GloVe "
+                                                "model; compare our validation accuracy with the book's"])),
+                   label=f"{name}: test accuracy (last epoch)")
     if histories:
         plot_side_by_side(run, histories, titles, "curves_side_by_side.png")
 

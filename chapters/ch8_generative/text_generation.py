@@ -4,7 +4,8 @@
 training sample, the character after it the target (200,278 samples over 57
 characters). An LSTM(128) learns the distribution of the next character;
 after every epoch it writes 400 characters from a random seed sentence at
-four temperatures (0.2, 0.5, 1.0, 1.2): the lower the temperature, the more
+four temperatures (0.2, 0.5, 1.0, 1.2) in turn, each continuing the text the
+one before wrote, as the book's loop does: the lower the temperature, the more
 repetitive and predictable the text; the higher, the more surprising (and the
 more invented words).
 
@@ -196,25 +197,30 @@ def sample(preds, temperature, rng):
 
 
 def generate_characters(predict, sequences, seed_text, temperatures, length, rng):
-    """`length` characters after `seed_text` at each temperature (one batch row per temperature).
+    """[(window, generated)]: `length` characters at each temperature in turn, as the book's loop writes them.
 
     Each step feeds the last `maxlen` characters (one-hot) to the model and
-    draws the next character, as the book's loop does.
+    draws the next character. As in the book, the text is not reset between
+    temperatures: each temperature continues from the last `maxlen`
+    characters the one before wrote (the first from `seed_text`), and
+    `window` is what it started from.
     """
     depth = len(sequences.vocabulary)
-    windows = np.array([[sequences.char_indices[c] for c in seed_text]] * len(temperatures), dtype=np.int64)
-    generated = [[] for _ in temperatures]
-    for _ in range(length):
-        preds = np.asarray(predict(tf.one_hot(windows, depth)))
-        next_indices = [sample(preds[row], temperature, rng) for row, temperature in enumerate(temperatures)]
-        for row, index in enumerate(next_indices):
-            generated[row].append(sequences.vocabulary[index])
-        windows = np.concatenate([windows[:, 1:], np.array(next_indices)[:, None]], axis=1)
-    return ["".join(chars) for chars in generated]
+    window = np.array([[sequences.char_indices[c] for c in seed_text]], dtype=np.int64)
+    written = []
+    for temperature in temperatures:
+        start, generated = "".join(sequences.vocabulary[i] for i in window[0]), []
+        for _ in range(length):
+            preds = np.asarray(predict(tf.one_hot(window, depth)))
+            index = sample(preds[0], temperature, rng)
+            generated.append(sequences.vocabulary[index])
+            window = np.concatenate([window[:, 1:], [[index]]], axis=1)
+        written.append((start, "".join(generated)))
+    return written
 
 
 class GeneratedText(keras.callbacks.Callback):
-    """After every epoch: a random seed sentence and the model's continuation at each temperature, to a file."""
+    """After every epoch: a random seed sentence, continued at each temperature in turn (the book's loop), to a file."""
 
     def __init__(self, run, sequences, temperatures, length):
         super().__init__()
@@ -232,8 +238,8 @@ class GeneratedText(keras.callbacks.Callback):
         samples = generate_characters(self.predict, self.sequences, seed_text, self.temperatures, self.length, rng)
         lines = [f"epoch {epoch + 1}, loss {(logs or {}).get('loss', float('nan')):.4f}",
                  f'--- Generating with seed: "{seed_text}"']
-        for temperature, generated in zip(self.temperatures, samples):
-            lines += [f"------ temperature: {temperature}", seed_text + generated]
+        for temperature, (window, generated) in zip(self.temperatures, samples):
+            lines += [f"------ temperature: {temperature}", window + generated]
         report = "\n".join(lines) + "\n"
         atomic_write(self.run.path(f"generated/epoch_{epoch + 1:03d}.txt"), report)
         print(report + f"({self.length} characters at {len(self.temperatures)} temperatures in "
@@ -312,7 +318,8 @@ class GeneratedWords(keras.callbacks.Callback):
 
     The book reads the prediction at position i for the i-th new word, which
     lags behind the end of the sentence by the prompt's length minus one; we
-    read the prediction after the sentence's last token.
+    read the prediction after the sentence's last token. The book also never
+    passes its temperatures to the sampler (all its samples are at 1.0); we do.
     """
 
     def __init__(self, run, text_vectorization, prompt, temperatures, length):
@@ -328,6 +335,8 @@ class GeneratedWords(keras.callbacks.Callback):
             last = int(np.count_nonzero(np.asarray(tokens)[0])) - 1  # the sentence's last token
             # Only the vocabulary's words (fewer than 15,000 when the texts are few, as with --quick).
             predictions = np.asarray(self.model(tokens, training=False))[0, max(last, 0), :len(self.tokens_index)]
+            # The book's TextGenerator calls sample_next(predictions) without its temperature, so every sample is
+            # drawn at 1.0; ours passes it, a deliberate fix, so the five samples show what temperature does.
             sentence += " " + self.tokens_index[sample(predictions, temperature, rng)]
         return sentence
 
