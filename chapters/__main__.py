@@ -2,14 +2,36 @@
 
 import os
 import sys
+import textwrap
 
 from chapters import all_chapters
 
+# The argument groups of Chapter.parser() that every chapter shares (matched by the start of their titles).
+SHARED_GROUPS = ("common options", "performance")
+
+
+def shared_flags(chapters):
+    """{group title: its flags}, from each chapter's own parser, in the parser's order.
+
+    argparse has no public way to list a parser's groups; `_action_groups` and `_group_actions` are
+    argparse's (the standard library's) attributes, not Keras's. A flag only some chapters have
+    (--edition) is listed once.
+    """
+    groups = {}
+    for chapter in chapters:
+        for group in chapter.parser()._action_groups:
+            if group.title.startswith(SHARED_GROUPS):
+                flags = groups.setdefault(group.title, [])
+                flags += [action.option_strings[-1] for action in group._group_actions
+                          if action.option_strings[-1] not in flags]
+    return groups
+
 
 def main():
+    chapters = all_chapters()
     print("Deep Learning with Python, chapter by chapter (TensorFlow 2 / Keras 3)")
     print("Run every command from the repository root.\n")
-    for chapter in all_chapters():
+    for chapter in chapters:
         print(chapter.title)
         for section in chapter.sections.values():
             default = "   (default)" if section.number == chapter.default_section else ""
@@ -17,8 +39,10 @@ def main():
             print(f"        {section.summary}")
             print(f"        {chapter.command} {section.number}")
         print()
-    print("Common flags: --quick, --epochs, --batch-size, --seed, --data-dir, --output-dir, --summary-only,")
-    print("--edition {1,2}, --resume. Each chapter's --help lists its own.")
+    for title, flags in shared_flags(chapters).items():
+        print(textwrap.fill(f"{title}: {', '.join(flags)}", width=100, subsequent_indent="  "))
+    print("Each chapter's --help explains them and lists its own flags.")
+    print("Our numbers beside the book's, from your runs: python -m chapters.results")
 
 
 def main_into_a_pipe():

@@ -1,0 +1,130 @@
+"""python -m chapters.results: the newest run of each section, ours beside the book's, in Markdown."""
+
+import json
+
+import pytest
+
+from chapters import results
+
+MACHINE = {"cpu": "Test CPU 9000", "cores": 2, "cpu_flags": ["avx2", "avx512_bf16"], "gpus": [],
+           "tensorflow": "2.21.0", "keras": "3.15.1"}
+
+
+def write_run(output_dir, folder, chapter="ch2_building_blocks", section="2.1", quick=False, accuracy=0.979,
+              started="2026-12-05 09:00:00", **fields):
+    """A results.json as chapters.runs writes it; `fields` replace or (with None) remove the newer fields."""
+    run = {"chapter": chapter, "section": section, "edition": 1, "quick": quick,
+           "device": {"kind": "CPU", "precision": "float32", "replicas": 1, "distribute": "none"},
+           "machine": MACHINE, "commit": "abc1234", "started": started, "argv": [section],
+           "results": {"test_accuracy": {"value": accuracy, "book": 0.978},
+                       "book_check.first_network": {"value": "MATCH", "params": [401920, 5130],
+                                                    "book": [401920, 5130]}},
+           "training": {}}
+    for name, value in fields.items():
+        if value is None:
+            run.pop(name)
+        else:
+            run[name] = value
+    path = output_dir / chapter / folder / "results.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(run))
+    return path
+
+
+def table_rows(markdown, chapter="ch2_building_blocks"):
+    """The rows of a chapter's table as {result key: {column: cell}}."""
+    section = markdown.split(f"## {chapter}\n", 1)[1]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (cell.strip() for cell in line.strip("|").split("|")))) for line in lines[2:]]
+    return {row["result"]: row for row in rows}
+
+
+def run_notes(markdown):
+    return [line for line in markdown.splitlines() if line.startswith("- **r")]
+
+
+def test_the_newest_run_of_a_section_is_the_one_shown(tmp_path):
+    write_run(tmp_path, "2.1-20261204-100000", accuracy=0.5, started="2026-12-04 10:00:00")
+    write_run(tmp_path, "2.1-20261205-090000", accuracy=0.9797, started="2026-12-05 09:00:00")
+    runs = results.find_runs(tmp_path)
+    assert [run["folder"].name for run in runs] == ["2.1-20261205-090000"]
+    assert table_rows(results.render(runs, tmp_path))["test_accuracy"]["ours"] == "0.9797"
+
+
+def test_two_runs_started_in_the_same_second_take_the_later_folder(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", accuracy=0.5)
+    write_run(tmp_path, "2.1-20261205-090000-2", accuracy=0.9797)
+    assert [run["folder"].name for run in results.find_runs(tmp_path)] == ["2.1-20261205-090000-2"]
+
+
+def test_each_section_and_edition_gets_its_own_newest_run(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000")
+    write_run(tmp_path, "2.1-20261205-090100", edition=2, started="2026-12-05 09:01:00")
+    write_run(tmp_path, "5.1-20261205-090200", chapter="ch5_convnets", section="5.1")
+    runs = results.find_runs(tmp_path)
+    assert [(run["chapter"], run["section"], run["edition"]) for run in runs] == [
+        ("ch2_building_blocks", "2.1", 1), ("ch2_building_blocks", "2.1", 2), ("ch5_convnets", "5.1", 1)]
+
+
+def test_the_book_number_sits_beside_ours(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", accuracy=0.9797)
+    rows = table_rows(results.render(results.find_runs(tmp_path), tmp_path))
+    assert (rows["test_accuracy"]["ours"], rows["test_accuracy"]["book"]) == ("0.9797", "0.978")
+    assert rows["book_check.first_network"]["ours"] == "MATCH (407,050 params)"
+    assert rows["book_check.first_network"]["book"] == "407,050 params"
+
+
+def test_every_row_of_a_quick_run_is_marked_and_its_run_says_why(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", quick=True, accuracy=0.61)
+    markdown = results.render(results.find_runs(tmp_path), tmp_path)
+    assert all(row["ours"].endswith("(quick)") for row in table_rows(markdown).values())
+    assert "not the book's experiment" in run_notes(markdown)[0]
+
+
+def test_a_full_run_is_not_marked_quick(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", quick=False)
+    markdown = results.render(results.find_runs(tmp_path), tmp_path)
+    assert not any("quick" in row["ours"] for row in table_rows(markdown).values())
+
+
+def test_each_run_names_its_date_commit_machine_and_options(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", argv=["2.1", "--variant", "workshop"])
+    note = run_notes(results.render(results.find_runs(tmp_path), tmp_path))[0]
+    for fact in ("2026-12-05 09:00:00", "abc1234", "Test CPU 9000", "avx2, avx512_bf16", "no GPU", "edition 1",
+                 "precision float32", "python -m chapters.ch2_building_blocks 2.1 --variant workshop"):
+        assert fact in note
+
+
+def test_an_older_results_json_without_the_new_fields_shows_question_marks(tmp_path):
+    write_run(tmp_path, "2.1-20261201-080000", machine=None, commit=None, started=None, argv=None, device=None,
+              quick=None, edition=None)
+    markdown = results.render(results.find_runs(tmp_path), tmp_path)
+    note = run_notes(markdown)[0]
+    assert note.startswith("- **r1** (2.1): 2026-12-01 08:00:00, commit ?, ?;")  # the date from the folder's name
+    assert "edition ?" in note and "--quick ?" in note and "precision ?" in note
+    assert table_rows(markdown)["test_accuracy"]["ours"] == "0.9790"
+
+
+def test_a_damaged_results_json_is_skipped_and_the_others_shown(tmp_path, capsys):
+    write_run(tmp_path, "2.1-20261205-090000")
+    damaged = tmp_path / "ch5_convnets" / "5.1-20261205-090000" / "results.json"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_text('{"results": {')
+    assert [run["section"] for run in results.find_runs(tmp_path)] == ["2.1"]
+    assert str(damaged) in capsys.readouterr().err
+
+
+def test_write_puts_the_markdown_in_the_file_and_leaves_no_temporary_file(tmp_path):
+    write_run(tmp_path / "outputs", "2.1-20261205-090000")
+    target = tmp_path / "RESULTS.md"
+    results.main(["--output-dir", str(tmp_path / "outputs"), "--write", str(target)])
+    assert "test_accuracy" in table_rows(target.read_text())
+    assert [path.name for path in tmp_path.iterdir() if path.is_file()] == ["RESULTS.md"]
+
+
+def test_an_output_folder_without_runs_is_one_line_and_exit_code_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        results.main(["--output-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
