@@ -45,7 +45,7 @@ COUNTS_NOTE = "the book prints no summary: counts from the listing's layer shape
 BOOK_EPOCHS = 100
 BOOK_BATCH_SIZE = 32  # image_dataset_from_directory's default, as the book leaves it
 BOOK_TEST_ACCURACY = 0.908  # "a test accuracy of 90.8%, compared to 83.5% for the naive model in the last chapter"
-BOOK_TEST_SPLIT_NOTE = "the book's 2nd-edition test set is cat/dog 1500-2499 (2,000 pictures); this split's has 1,000"
+BOOK_TEST_SPLIT_NOTE = "the book tests on cat/dog 1500-2499 (2,000 pictures), the split here on 1500-1999 (1,000)"
 
 
 @CHAPTER.section("9.3", "Modern convnet architecture patterns",
