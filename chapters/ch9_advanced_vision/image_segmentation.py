@@ -64,7 +64,9 @@ def image_segmentation(run):
     run.record("lowest_validation_loss", min(history["val_loss"]), note=note)
 
     # The book reloads the checkpoint with the lowest validation loss.
-    best, best_epoch = best_checkpoint(run, "segmentation")
+    best, best_epoch = model, run.training["segmentation"]["best_epoch"]
+    if best_epoch != len(history["loss"]):  # else the model holds the best weights already
+        best, _ = best_checkpoint(run, "segmentation")
     run.record("best_epoch", best_epoch, book=BOOK_OVERFITTING_EPOCH, note=note)
     confusion = confusion_matrix(best, validation)
     run.record("validation_pixel_accuracy", float(np.trace(confusion) / confusion.sum()), note=note,
@@ -100,7 +102,7 @@ def plot_prediction(run, model, data, best_epoch):
     panels = [(image, "validation picture"), (predicted * 127, f"predicted mask (epoch {best_epoch})"),
               (data.validation_targets[i][..., 0] * 127, "true mask (trimap)")]
     for ax, (pixels, title) in zip(axes, panels):
-        ax.imshow(pixels, vmin=0, vmax=254) if pixels.ndim == 2 else ax.imshow(pixels)
+        ax.imshow(pixels, **({"vmin": 0, "vmax": 254} if pixels.ndim == 2 else {}))
         ax.set_title(title)
         ax.axis("off")
     fig.suptitle("9.2: 0 the animal, 127 the background, 254 the contour (the book's display_mask)")
