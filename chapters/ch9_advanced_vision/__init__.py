@@ -4,8 +4,8 @@
     python -m chapters.ch9_advanced_vision 9.3            # residual blocks, batch normalisation, a mini Xception
     python -m chapters.ch9_advanced_vision all --quick    # both, on a few pictures, one epoch each
 
-This chapter exists in the book's 2nd edition only (the 1st edition's
-chapter 5 stops at classification). 9.2 trains an encoder-decoder that
+This chapter exists in the book's 2nd edition only (the 1st edition has
+neither segmentation nor these architecture patterns). 9.2 trains an encoder-decoder that
 labels every pixel of a picture of a pet as the animal, the background or
 the contour between them. 9.3 builds the patterns of modern convnets
 (residual connections, batch normalisation before the activation, depthwise

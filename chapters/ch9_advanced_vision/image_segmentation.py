@@ -24,7 +24,7 @@ from models.segmentation import SEGMENTATION_BOOK_PARAMS, SEGMENTATION_CLASSES, 
 BOOK_EPOCHS = 50
 BOOK_BATCH_SIZE = 64
 BOOK_FIGURE_INDEX = 4  # the book's `i = 4`: the fifth validation picture
-BOOK_OVERFITTING_EPOCH = "~25 (the book: overfitting starts midway)"
+BOOK_OVERFITTING_EPOCH = "~25"  # the book: "we start overfitting midway, around epoch 25"
 QUICK_PAIRS = {"train": 48, "validation": 16}  # --quick: the first pairs of each split
 
 
@@ -67,7 +67,8 @@ def image_segmentation(run):
     best, best_epoch = model, run.training["segmentation"]["best_epoch"]
     if best_epoch != len(history["loss"]):  # else the model holds the best weights already
         best, _ = best_checkpoint(run, "segmentation")
-    run.record("best_epoch", best_epoch, book=BOOK_OVERFITTING_EPOCH, note=note)
+    run.record("best_epoch", best_epoch, book=BOOK_OVERFITTING_EPOCH, note=note,
+               label="best epoch (lowest validation loss; overfitting starts after it)")
     confusion = confusion_matrix(best, validation)
     run.record("validation_pixel_accuracy", float(np.trace(confusion) / confusion.sum()), note=note,
                label=f"validation pixel accuracy (best checkpoint, epoch {best_epoch})")
