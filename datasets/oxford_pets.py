@@ -73,9 +73,11 @@ def download_archives():
     import keras
 
     archives = {}
+    keras_cache_dir().mkdir(parents=True, exist_ok=True)  # else get_file falls back to /tmp/.keras
     for name, archive in ARCHIVES.items():
         try:
-            archives[name] = Path(keras.utils.get_file(archive, f"{SITE}data/{archive}", cache_subdir=FOLDER))
+            archives[name] = Path(keras.utils.get_file(archive, f"{SITE}data/{archive}", cache_dir=keras_cache_dir(),
+                                                       cache_subdir=FOLDER))  # ~/.keras/datasets/oxford_pets/
         except Exception as e:  # no network, a proxy, the server gone...
             raise DataNotFoundError(f"Oxford-IIIT Pets could not be downloaded ({download_failure(e)}); instead, "
                                     f"{HOW_TO_GET_IT}") from None

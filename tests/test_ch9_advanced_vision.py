@@ -121,6 +121,16 @@ def test_the_archives_are_unpacked_into_the_keras_cache_once_and_the_data_folder
     assert not [p for p in root.iterdir() if p.name.startswith(".unpacking-")]
 
 
+def test_online_the_two_archives_are_downloaded_into_the_keras_cache_and_unpacked_there(tmp_path, monkeypatch):
+    pack_archives(write_pets(tmp_path / "made"), tmp_path / "site" / "data")
+    monkeypatch.setattr(oxford_pets, "SITE", (tmp_path / "site").as_uri() + "/")  # the VGG site's layout
+    monkeypatch.delenv("DLWP_OFFLINE")
+    root = oxford_pets.find_oxford_pets()
+    cache = tmp_path / "keras_home" / "datasets" / "oxford_pets"
+    assert root == cache and (cache / "images.tar.gz").is_file() and (cache / "annotations.tar.gz").is_file()
+    assert len(oxford_pets.image_trimap_pairs(root)) == 10
+
+
 def test_a_broken_archive_is_one_data_error_and_leaves_nothing_half_unpacked(tmp_path):
     archives = pack_archives(write_pets(tmp_path / "made"), tmp_path / "data")
     whole = (archives / "images.tar.gz").read_bytes()
