@@ -335,3 +335,30 @@ def positional_transformer_classifier(sequence_length=600, vocab_size=20_000, em
     x = layers.Dropout(0.5)(x)
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="positional_transformer_encoder")
+
+
+# ---------------------------------------------------------------------------
+# 2nd edition, 11.3.3: pretrained GloVe embeddings
+# ---------------------------------------------------------------------------
+
+# Embedding(20000, 100) from GloVe, frozen: 2,000,000; Bidirectional(LSTM(32)) on 100: 2 * 4 * (100*32 + 32*32 + 32)
+# = 34,048; Dense(1) 65. Total 2,034,113, of which 34,113 train.
+GLOVE_BIDIRECTIONAL_LSTM_BOOK_PARAMS = [0, 2_000_000, 34_048, 0, 65]
+
+
+def glove_bidirectional_lstm(embedding_matrix):
+    """GloVe's vectors (one row per token index), frozen and masking index 0 -> Bidirectional(LSTM(32)) ->
+    Dropout(0.5) -> Dense(1, sigmoid).
+
+    The book passes the matrix as `embeddings_initializer=Constant(matrix)`; we set it as the layer's weights
+    (the same values), so that model.save does not write 2,000,000 numbers into the model's config.
+    """
+    max_tokens, embedding_dim = embedding_matrix.shape
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    embedding = layers.Embedding(max_tokens, embedding_dim, trainable=False, mask_zero=True)
+    x = layers.Bidirectional(layers.LSTM(32))(embedding(inputs))
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name="glove_bidirectional_lstm")
+    embedding.set_weights([embedding_matrix])
+    return model

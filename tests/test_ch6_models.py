@@ -391,3 +391,12 @@ def test_recurrent_models_compile_with_xla_on_a_cpu_and_leave_cudnn_layers_to_ke
 
     assert PERFORMANCE_DEFAULTS[("CPU", "recurrent")] == dict(jit_compile=True, steps_per_execution=1)
     assert PERFORMANCE_DEFAULTS[("GPU", "recurrent")]["jit_compile"] == "auto"
+
+
+def test_glove_bidirectional_lstm_has_2_034_113_parameters_of_which_34_113_train():
+    matrix = np.random.default_rng(0).normal(size=(20_000, 100)).astype("float32")
+    model = text.glove_bidirectional_lstm(matrix)
+    assert layer_params(model) == text.GLOVE_BIDIRECTIONAL_LSTM_BOOK_PARAMS == [0, 2_000_000, 34_048, 0, 65]
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 34_113
+    np.testing.assert_array_equal(model.layers[1].get_weights()[0], matrix)
+    assert model.layers[1].mask_zero is True
