@@ -9,7 +9,7 @@ one-line `DataNotFoundError` saying what to fetch and where to put it.
 import os
 from pathlib import Path
 
-from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure
+from datasets.paths import DataError, DataNotFoundError, data_dir_candidates, download_failure, keras_cache_dir
 
 ARCHIVE = "102flowers.tgz"
 URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/102flowers.tgz"
@@ -40,7 +40,11 @@ def find_flowers(data_dir=None):
 
         origin = archive.resolve().as_uri() if archive is not None else URL
         try:
-            extracted = Path(keras.utils.get_file("102flowers", origin=origin, extract=True))
+            # The cache named here, not Keras's default (read once, when Keras is imported), and made first:
+            # get_file falls back to /tmp/.keras when the folder is not there.
+            keras_cache_dir().mkdir(parents=True, exist_ok=True)
+            extracted = Path(keras.utils.get_file("102flowers", origin=origin, extract=True,
+                                                  cache_dir=keras_cache_dir().parent, cache_subdir="datasets"))
         except Exception as e:  # no network, a proxy, a damaged archive...
             if archive is not None:
                 raise DataError(f"{archive}: cannot be extracted ({download_failure(e)}); delete it or download "

@@ -70,6 +70,23 @@ def test_the_flowers_folder_is_found_and_cropped_to_square_batches(tmp_path):
     assert 0 <= min(batch.min() for batch in batches) and max(batch.max() for batch in batches) <= 255
 
 
+def test_the_flowers_archive_is_extracted_into_the_keras_cache_not_the_data_folder(tmp_path):
+    import tarfile
+
+    source = tmp_path / "source" / "jpg"
+    source.mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(source / f"image_{i:05d}.jpg")
+    (tmp_path / "data").mkdir()
+    with tarfile.open(tmp_path / "data" / "102flowers.tgz", "w:gz") as archive:
+        archive.add(source, arcname="jpg")
+    with contextlib.redirect_stdout(io.StringIO()):
+        found = find_flowers(tmp_path / "data")
+    assert found == tmp_path / "keras_home" / "datasets" / "102flowers" / "jpg" and len(list(found.iterdir())) == 3
+    assert [path.name for path in (tmp_path / "data").iterdir()] == ["102flowers.tgz"]
+    assert find_flowers(tmp_path / "data") == found  # the next run finds the extracted folder
+
+
 def test_the_book_run_without_oxford_flowers_is_one_line(tmp_path):
     code, _, err = run_chapter("17.2", "--images", "flowers", "--quick", "--output-dir", tmp_path / "out")
     lines = [line for line in err.splitlines() if line.startswith("error:")]
