@@ -1,12 +1,14 @@
-"""The deep convolutional GAN of DLwP 8.5 (1st edition), and the training step that keeps the book's intent.
+"""The deep convolutional GANs of DLwP 8.5 (1st edition) and 12.5 (2nd edition), and their training step.
 
 The generator turns a point of a 32-dimensional latent space into a 32x32
 colour picture; the discriminator says whether a picture is real or
 generated. The book's listing trains them with a trick Keras 3 undoes (see
 `GAN`); the builders below are the book's networks, for CIFAR-10 pictures or,
-with another image shape, for 28x28 MNIST digits.
+with another image shape, for 28x28 MNIST digits. The 2nd edition's pair
+draws 64x64 faces from a 128-dimensional latent space and trains with the
+same two-update step (`GAN`) the 2nd edition writes as its `train_step`.
 
-Builders only: no data, no training.
+Builders, and the model that trains them: no data.
 """
 
 import keras
@@ -80,6 +82,60 @@ def gan_optimizer_1st_edition():
     return keras.optimizers.RMSprop(
         learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.0004, decay_steps=1, decay_rate=1e-8),
         clipvalue=1.0)
+
+
+# ---------------------------------------------------------------------------
+# The 2nd edition's GAN (its 12.5): CelebA faces at 64x64, a 128-dimensional latent space
+# ---------------------------------------------------------------------------
+
+LATENT_DIM_2ND_EDITION = 128
+FACE_SIZE_2ND_EDITION = 64
+
+# Sequential models: model.layers has no input. Conv2D(64, 4, strides 2) on 3 channels 4 * 4 * 3 * 64 + 64 = 3,136;
+# LeakyReLU; Conv2D(128, 4, strides 2) 131,200; LeakyReLU; Conv2D(128, 4, strides 2) 262,272; LeakyReLU;
+# Flatten (8 * 8 * 128 = 8,192); Dropout(0.2); Dense(1, sigmoid) 8,193. Total 404,801 (also the keras.io DCGAN's).
+GAN_DISCRIMINATOR_2ND_EDITION_BOOK_PARAMS = [3_136, 0, 131_200, 0, 262_272, 0, 0, 0, 8_193]
+# Dense(8 * 8 * 128) on 128 inputs 1,056,768; Reshape; Conv2DTranspose(128, 4, strides 2) 262,272; LeakyReLU;
+# Conv2DTranspose(256, 4, strides 2) 524,544; LeakyReLU; Conv2DTranspose(512, 4, strides 2) 2,097,664; LeakyReLU;
+# Conv2D(3, 5, sigmoid) 38,403. Total 3,979,651.
+GAN_GENERATOR_2ND_EDITION_BOOK_PARAMS = [1_056_768, 0, 262_272, 0, 524_544, 0, 2_097_664, 0, 38_403]
+
+
+def gan_discriminator_2nd_edition():
+    """64x64 picture -> three strided Conv2D(4x4) with LeakyReLU(0.2) -> Dropout(0.2) -> the probability it is fake."""
+    return keras.Sequential([
+        keras.Input(shape=(FACE_SIZE_2ND_EDITION, FACE_SIZE_2ND_EDITION, 3)),
+        layers.Conv2D(64, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),  # the book's alpha=0.2 (Keras 3 renamed it)
+        layers.Conv2D(128, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2D(128, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Flatten(),
+        layers.Dropout(0.2),
+        layers.Dense(1, activation="sigmoid", dtype="float32"),
+    ], name="discriminator")
+
+
+def gan_generator_2nd_edition(latent_dim=LATENT_DIM_2ND_EDITION):
+    """Latent point -> 8x8x128 -> three Conv2DTranspose doubling the size (128, 256, 512) -> 64x64 sigmoid picture."""
+    return keras.Sequential([
+        keras.Input(shape=(latent_dim,)),
+        layers.Dense(8 * 8 * 128),
+        layers.Reshape((8, 8, 128)),
+        layers.Conv2DTranspose(128, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2DTranspose(256, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2DTranspose(512, kernel_size=4, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Conv2D(3, kernel_size=5, padding="same", activation="sigmoid", dtype="float32"),
+    ], name="generator")
+
+
+def adam_2nd_edition():
+    """Adam(learning_rate=1e-4): the book's optimizer for both networks."""
+    return keras.optimizers.Adam(learning_rate=1e-4)
 
 
 class GAN(keras.Model):

@@ -505,3 +505,11 @@ def test_the_gan_ends_in_tanh_pictures_and_a_sigmoid_probability_with_leaky_relu
 
 def test_the_character_lstm_ends_in_a_softmax_over_the_characters():
     assert activations(text_generation.character_lstm_1st_edition()) == ["tanh", "softmax"]
+
+
+def test_the_2nd_edition_gan_has_the_books_per_layer_counts_and_64x64_faces():
+    generator, discriminator = gan.gan_generator_2nd_edition(), gan.gan_discriminator_2nd_edition()
+    assert layer_params(generator) == gan.GAN_GENERATOR_2ND_EDITION_BOOK_PARAMS
+    assert layer_params(discriminator) == gan.GAN_DISCRIMINATOR_2ND_EDITION_BOOK_PARAMS
+    assert (generator.count_params(), discriminator.count_params()) == (3_979_651, 404_801)
+    assert generator.output_shape == (None, 64, 64, 3) and discriminator.output_shape == (None, 1)

@@ -267,6 +267,16 @@ def measure_generated_digits(run, gan, classifier, source):
     count = QUICK_MEASURED_DIGITS if run.quick else MEASURED_DIGITS
     latent_points = np.random.default_rng(run.seed + 1).normal(size=(count, gan.latent_dim))
     digits = np.clip(gan.generator.predict(latent_points.astype("float32"), batch_size=100, verbose=0), 0, 1)
+    classify_generated_digits(run, digits, "8.5 GAN on MNIST", classifier, source)
+
+
+def classify_generated_digits(run, digits, title, classifier, source):
+    """What `classifier` (from mnist_classifier) says of generated (N, 28, 28, 1) digits in [0, 1]: results and a
+    histogram.
+
+    Also used by the 3rd edition's diffusion model (chapters.ch17_diffusion) on its digits.
+    """
+    count = len(digits)
     probabilities = classifier.predict(digits, batch_size=250, verbose=0)
     confident = probabilities.max(axis=1) >= CONFIDENT
     classes = probabilities.argmax(axis=1)
@@ -276,19 +286,19 @@ def measure_generated_digits(run, gan, classifier, source):
                label=f"generated digits the 5.1 convnet classifies with confidence >= {CONFIDENT}")
     run.record("class_histogram", histogram.tolist(), label=f"classes of {count:,} generated digits (0-9)")
     run.record("largest_class_share", float(histogram.max() / count),
-               note="0.1 for ten equal classes; near 1 when the GAN has collapsed onto one digit")
+               note="0.1 for ten equal classes; near 1 when the model has collapsed onto one digit")
     path = plot_class_histogram(histogram, np.bincount(classes[confident], minlength=10),
-                                run.path("generated_digit_classes.png"))
+                                run.path("generated_digit_classes.png"), title)
     print(f"Saved the classes of the generated digits to {path}")
 
 
-def plot_class_histogram(histogram, confident_histogram, path):
+def plot_class_histogram(histogram, confident_histogram, path, title):
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.bar(range(10), histogram, color="lightsteelblue", label="all")
     ax.bar(range(10), confident_histogram, color="steelblue", label=f"confidence >= {CONFIDENT}")
     ax.set_xticks(range(10))
     ax.set_xlabel("class the 5.1 convnet gives")
     ax.set_ylabel(f"generated digits (of {histogram.sum():,})")
-    ax.set_title("8.5 GAN on MNIST: what the generated digits look like to a digit classifier")
+    ax.set_title(f"{title}: what the generated digits look like to a digit classifier")
     ax.legend()
     return save_figure(fig, path)
