@@ -45,7 +45,7 @@ RESIDUAL_BLOCKS_MODEL_BOOK_PARAMS = [0, 0, 896, 9_248, 0, 128, 0, 18_496, 36_928
                                      0, 0, 129]
 
 
-def residual_filters_change():
+def residual_filters_change_summary():
     """The residual goes through Conv2D(64, 1) to have the 64 filters of the block's output."""
     inputs = keras.Input(shape=RESIDUAL_LISTING_INPUT_SHAPE)
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
@@ -56,7 +56,7 @@ def residual_filters_change():
     return keras.Model(inputs, x, name="residual_filters_change")
 
 
-def residual_with_pooling():
+def residual_with_pooling_summary():
     """The block ends with MaxPooling2D(2): the residual's 1x1 projection has strides=2 to match its size."""
     inputs = keras.Input(shape=RESIDUAL_LISTING_INPUT_SHAPE)
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
@@ -105,7 +105,7 @@ BATCHNORM_AFTER_ACTIVATION_BOOK_PARAMS = [0, 896, 128]
 BATCHNORM_BEFORE_ACTIVATION_BOOK_PARAMS = [0, 864, 128, 0]
 
 
-def batchnorm_after_activation():
+def batchnorm_after_activation_summary():
     """What the book advises against: the ReLU inside the convolution, normalisation after it."""
     inputs = keras.Input(shape=RESIDUAL_LISTING_INPUT_SHAPE)
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
@@ -113,7 +113,7 @@ def batchnorm_after_activation():
     return keras.Model(inputs, x, name="batchnorm_after_activation")
 
 
-def batchnorm_before_activation():
+def batchnorm_before_activation_summary():
     """The book's placement: a convolution without bias or activation, BatchNormalization, then the ReLU."""
     inputs = keras.Input(shape=RESIDUAL_LISTING_INPUT_SHAPE)
     x = layers.Conv2D(32, 3, use_bias=False)(inputs)

@@ -28,9 +28,9 @@ def mixed_precision():
 
 
 def test_the_residual_listings_have_the_parameters_their_layer_shapes_give():
-    assert layer_params(modern_convnets.residual_filters_change()) == [
+    assert layer_params(modern_convnets.residual_filters_change_summary()) == [
         0, conv(3, 3, 32), conv(3, 32, 64), conv(1, 32, 64), 0] == modern_convnets.RESIDUAL_FILTERS_CHANGE_BOOK_PARAMS
-    pooled = modern_convnets.residual_with_pooling()
+    pooled = modern_convnets.residual_with_pooling_summary()
     assert layer_params(pooled) == [0, conv(3, 3, 32), conv(3, 32, 64), 0, conv(1, 32, 64), 0] == \
         modern_convnets.RESIDUAL_WITH_POOLING_BOOK_PARAMS
     assert tuple(pooled.output.shape[1:]) == (15, 15, 64)  # the strided projection halves 30x30 as the pooling does
@@ -44,8 +44,8 @@ def test_the_residual_listings_have_the_parameters_their_layer_shapes_give():
 
 
 def test_batch_normalisation_before_the_relu_drops_the_convolutions_bias():
-    after = modern_convnets.batchnorm_after_activation()
-    before = modern_convnets.batchnorm_before_activation()
+    after = modern_convnets.batchnorm_after_activation_summary()
+    before = modern_convnets.batchnorm_before_activation_summary()
     assert layer_params(after) == [0, conv(3, 3, 32), batch_norm(32)] == \
         modern_convnets.BATCHNORM_AFTER_ACTIVATION_BOOK_PARAMS
     assert layer_params(before) == [0, conv(3, 3, 32, bias=False), batch_norm(32), 0] == \

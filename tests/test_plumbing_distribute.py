@@ -54,7 +54,8 @@ def mixed_bfloat16():
 def model_builders():
     """Every builder in models/ that needs no argument, as "module:function" (a new one is walked by being written).
 
-    Left out: summaries the book prints but never trains (`*_summary`) and augmentation pipelines (no prediction).
+    Left out: summaries and listing fragments the book prints but never trains (`*_summary`) and augmentation
+    pipelines (no prediction).
     """
     import importlib
     import inspect
@@ -180,7 +181,7 @@ def test_the_book_sections_that_train_with_fit_are_the_distributable_ones():
     distributable = {number for chapter in all_chapters() for number, section in chapter.sections.items()
                      if section.distributable}
     assert distributable == {"2.1", "3.5", "3.6", "4.4", "5.1", "5.1h", "5.1c", "5.2", "6.1", "6.2", "6.3", "6.4",
-                             "8.1", "8.4", "8.5", "9.2", "9.3"}
+                             "8.1", "8.4", "8.5", "9.2", "9.3", "11.5"}
     # Their own loops (2.5, 3.7, 7.1's GradientTape, 8.2, 8.3), no training (2.2-2.4, 5.1f, 5.4), a KerasTuner
     # search (7.3), several fits with callbacks of their own (7.2), and 5.3 (its stored-features pipeline fails
     # under MirroredStrategy in TensorFlow 2.21): one device.

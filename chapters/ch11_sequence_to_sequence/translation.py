@@ -87,7 +87,7 @@ def sequence_to_sequence(run):
     # The models, each checked against our count of the book's layers.
     models = {}
     for name, training in trainings.items():
-        keras.backend.clear_session()  # layer names start again at embedding, as in the book
+        run.clear_session()  # layer names start again at embedding, as in the book
         models[name] = training.build_model()
         run.check_against_book(models[name], training.params,
                                f"DLwP 2e 11.5, {training.title} (our arithmetic: the book prints no summary)")

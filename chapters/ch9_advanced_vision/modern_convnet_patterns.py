@@ -25,21 +25,23 @@ from models.modern_convnets import (
     RESIDUAL_BLOCKS_MODEL_BOOK_PARAMS,
     RESIDUAL_FILTERS_CHANGE_BOOK_PARAMS,
     RESIDUAL_WITH_POOLING_BOOK_PARAMS,
-    batchnorm_after_activation,
-    batchnorm_before_activation,
+    batchnorm_after_activation_summary,
+    batchnorm_before_activation_summary,
     mini_xception,
     residual_blocks_model,
-    residual_filters_change,
-    residual_with_pooling,
+    residual_filters_change_summary,
+    residual_with_pooling_summary,
 )
 
 # The section's listings in the book's order: (builder, its per-layer counts, what it shows).
 LISTINGS = [
-    (residual_filters_change, RESIDUAL_FILTERS_CHANGE_BOOK_PARAMS, "residual block changing the number of filters"),
-    (residual_with_pooling, RESIDUAL_WITH_POOLING_BOOK_PARAMS, "residual block with max pooling"),
+    (residual_filters_change_summary, RESIDUAL_FILTERS_CHANGE_BOOK_PARAMS,
+     "residual block changing the number of filters"),
+    (residual_with_pooling_summary, RESIDUAL_WITH_POOLING_BOOK_PARAMS, "residual block with max pooling"),
     (residual_blocks_model, RESIDUAL_BLOCKS_MODEL_BOOK_PARAMS, "three residual_block()s"),
-    (batchnorm_after_activation, BATCHNORM_AFTER_ACTIVATION_BOOK_PARAMS, "batch normalisation, how not to"),
-    (batchnorm_before_activation, BATCHNORM_BEFORE_ACTIVATION_BOOK_PARAMS, "batch normalisation before the ReLU"),
+    (batchnorm_after_activation_summary, BATCHNORM_AFTER_ACTIVATION_BOOK_PARAMS, "batch normalisation, how not to"),
+    (batchnorm_before_activation_summary, BATCHNORM_BEFORE_ACTIVATION_BOOK_PARAMS,
+     "batch normalisation before the ReLU"),
 ]
 COUNTS_NOTE = "the book prints no summary: counts from the listing's layer shapes"
 BOOK_EPOCHS = 100
@@ -55,11 +57,11 @@ BOOK_TEST_SPLIT_NOTE = "the book tests on cat/dog 1500-2499 (2,000 pictures), th
 def modern_convnet_patterns(run):
     # The listings: residual connections with 1x1 projections, and the batch normalisation placements.
     for build, params, what in LISTINGS:
-        keras.backend.clear_session()  # layer names start again at conv2d, as in a fresh notebook
+        run.clear_session()  # layer names start again at conv2d, as in a fresh notebook
         run.check_against_book(build(), params, f"DLwP 2e 9.3, {what} ({COUNTS_NOTE})")
 
     # The mini Xception-like model, with the book's augmentation inside it.
-    keras.backend.clear_session()
+    run.clear_session()
     model = mini_xception(augmentation_2nd_edition(run.seed))
     run.check_against_book(model, MINI_XCEPTION_BOOK_PARAMS, f"DLwP 2e 9.3, the mini Xception-like model "
                                                              f"({COUNTS_NOTE})")
