@@ -29,7 +29,7 @@ def machine_info():
 
 
 def write_report(name, report, output=None):
-    from chapters.runs import save_json
+    from chapters.storage import save_json
 
     path = Path(output or Path("outputs") / "benchmarks" / f"{name}.json")
     report = {"benchmark": name, "machine": machine_info(), **report}

@@ -23,8 +23,9 @@ from typing import Callable
 
 import keras
 
+from chapters.errors import Interrupted, RunFailed, UsageError
 from chapters.performance import ModelSession, setup_device, worker_index
-from chapters.runs import Interrupted, Run, RunFailed, UsageError
+from chapters.runs import Run
 from chapters.storage import DamagedFile, MachineFault, is_machine_error
 from datasets import DataError
 

@@ -8,7 +8,7 @@ matplotlib.use("Agg")  # write PNG files; no window needed
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from chapters.runs import atomic_write  # noqa: E402
+from chapters.storage import atomic_write  # noqa: E402
 
 
 def save_figure(fig, path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import keras
 
-from chapters.runs import UsageError
+from chapters.errors import UsageError
 
 PERFORMANCE_DEFAULTS = {
     ("CPU", "dense"): dict(jit_compile=False, steps_per_execution=64),

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from chapters.runs import atomic_write
+from chapters.storage import atomic_write
 
 UNKNOWN = "?"
 FOLDER_STAMP = re.compile(r"-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)(?:-(\d+))?$")

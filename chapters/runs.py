@@ -8,7 +8,7 @@ finished; a lock held for the process's life keeps a second process out.
 refuses if it was made with other model-defining options.
 
 Files are written whole or not at all and read back whole or named as damaged
-(chapters.storage, whose writers sections import from here too). A folder the
+(chapters.storage). A folder the
 machine will not let us write is a usage error naming --output-dir; a full
 disk or a damaged progress file fails the run with one line, and run.json
 says why.
@@ -21,16 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-from chapters.storage import (  # noqa: F401 (atomic_write, save_npz, write_atomically: the sections' writers)
+from chapters import training
+from chapters.book_check import check_against_book
+from chapters.errors import Interrupted, UsageError
+from chapters.performance import Device, ModelSession, compile_settings
+from chapters.storage import (
     DamagedFile,
     MachineFault,
-    atomic_write,
     is_machine_error,
     read_json,
     remove_temporary_files,
     save_json,
-    save_npz,
-    write_atomically,
 )
 
 try:
@@ -39,18 +40,6 @@ except ImportError:  # Windows
     fcntl = None
 
 QUICK_STEPS_PER_EPOCH = 2  # --quick: an epoch of a looping pipeline is this many batches
-
-
-class UsageError(Exception):
-    """A bad option or input: shown as one line, without a traceback (exit code 2)."""
-
-
-class RunFailed(Exception):
-    """A run that cannot go on (e.g. the loss became NaN): one line, exit code 1."""
-
-
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM, after what was done so far was saved."""
 
 
 @contextlib.contextmanager
@@ -193,11 +182,9 @@ class Run:
         self.performance = settings["performance"]
         self.options = options
         if device is None:
-            from chapters.performance import Device
             device = Device("CPU", "float32")
         self.device = device
         if session is None:
-            from chapters.performance import ModelSession
             session = ModelSession(device.precision)
         self.session = session  # the precision policy and distribution scope the section's models are built in
         # Inside the strategy's scope (the section trains with model.fit): batches are global, over the replicas.
@@ -219,7 +206,7 @@ class Run:
         """The newest run of the section with progress (--resume), else a new folder; locked either way."""
         folder = find_run_to_resume(self.output_base, section) if resume else None
         if folder is not None:
-            self._lock = lock_run_folder(folder)
+            self.folder_lock = lock_run_folder(folder)
             saved = read_run_state(folder)
             differ = differing_settings(saved.get("model_settings", {}), self.model_settings)
             if differ:
@@ -235,7 +222,7 @@ class Run:
                 print(f"--resume: no run of {section} with saved progress in {self.output_base}; "
                       "starting a new one")
             self.folder = create_run_folder(self.output_base, section)
-            self._lock = lock_run_folder(self.folder)
+            self.folder_lock = lock_run_folder(self.folder)
 
     # -- the book's hyperparameters, unless the user says otherwise --------
     def epochs(self, book_value):
@@ -264,7 +251,6 @@ class Run:
         an epoch up to whole groups of steps_per_execution, so the group size
         must divide it for the epoch to be exactly the book's.
         """
-        from chapters.performance import compile_settings
         return compile_settings(self.device.kind, workload, self.performance, self.steps_per_epoch(steps_per_epoch),
                                 distributed=self.replicas > 1)
 
@@ -293,7 +279,7 @@ class Run:
                 raise
             # the disk that stopped the run may refuse run.json too: the line on stderr says what happened
         finally:
-            self._lock.close()
+            self.folder_lock.close()
 
     def _save_results(self):
         device = {"kind": self.device.kind, "precision": self.device.precision, "replicas": self.replicas,
@@ -325,7 +311,6 @@ class Run:
 
     def check_against_book(self, model, book_params, source):
         """model.summary() with the book's per-layer counts beside it; recorded under book_check.<model name>."""
-        from chapters.book_check import check_against_book
         matches = check_against_book(model, book_params, source)
         self.results[f"book_check.{model.name}"] = {
             "value": "MATCH" if matches else "MISMATCH", "params": [layer.count_params() for layer in model.layers],
@@ -342,5 +327,4 @@ class Run:
     # -- training ------------------------------------------------------------
     def fit(self, model, data, **kwargs):
         """model.fit with checkpoints, history and resume: see chapters.training.fit."""
-        from chapters.training import fit
-        return fit(self, model, data, **kwargs)
+        return training.fit(self, model, data, **kwargs)

@@ -1,25 +1,27 @@
-"""model.fit with Keras's own callbacks for history, checkpoints and resume.
+"""model.fit with history, checkpoints and resume, on Keras's public callback API.
 
 `fit(run, model, data, name=..., epochs=...)` trains into `<run folder>/<name>/`:
 
-    history.csv   keras.callbacks.CSVLogger, one row per epoch, as it trains
-    backup/       keras.callbacks.BackupAndRestore: weights, optimizer state and epoch
-    best.keras    keras.callbacks.ModelCheckpoint(save_best_only=True), lowest validation loss
+    history.csv   keras.callbacks.CSVLogger(append=True), one row per epoch, as it trains
+    backup/       EpochBackup: weights, optimizer state and the number of epochs done
+    best.keras    BestCheckpoint: the epoch with the lowest validation loss
                   (best.weights.h5 with whole_model=False)
     best.json     which epoch best.keras holds, and its validation loss
     history.json, curves.png, last.keras   after training
 
-Two small subclasses make Keras's callbacks safe against `kill -9`: Keras
-writes its files in place (a kill leaves half a file) and BackupAndRestore
-writes the weights and the epoch as two files (a kill between them pairs one
-epoch's weights with another's number). Ours write each file to a temporary
-name and rename it, and the backup's weights file is named by its epoch and
-committed by renaming its small metadata file last. On `--resume` the backup is
-the truth: the history is cut back to the epochs it holds (chapters.history_files
-rebuilds a lost one), and the best checkpoint's threshold is the lowest validation
-loss so far, so that best.keras stays the best epoch of the whole run. A damaged
-progress file is named in one line (DamagedFile); a full disk or a folder that
-cannot be written stops the run with one line saying which epochs it kept.
+EpochBackup and BestCheckpoint do what keras.callbacks.BackupAndRestore and
+ModelCheckpoint(save_best_only=True) do, safe against `kill -9`: Keras writes
+its files in place (a kill leaves half a file) and BackupAndRestore writes the
+weights and the epoch as two files (a kill between them pairs one epoch's
+weights with another's number). Ours write each file to a temporary name and
+rename it, and the backup's weights file is named by its epoch and committed by
+renaming its small metadata file last. On `--resume` the backup is the truth:
+fit starts at its `initial_epoch`, the history is cut back to the epochs it
+holds (chapters.history_files rebuilds a lost one), and the best checkpoint's
+threshold is the lowest validation loss so far, so that best.keras stays the
+best epoch of the whole run. A damaged progress file is named in one line
+(DamagedFile); a full disk or a folder that cannot be written stops the run with
+one line saying which epochs it kept.
 """
 
 import contextlib
@@ -30,23 +32,28 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from chapters.errors import Interrupted, RunFailed, UsageError
 from chapters.figures import plot_history
 from chapters.history_files import as_history, epoch_span, history_for_resume, read_history_rows
 from chapters.performance import compute_dtypes, variables_mirrored
-from chapters.runs import Interrupted, RunFailed, UsageError
 from chapters.storage import MachineFault, is_machine_error, read_json, reading, save_json, write_atomically
 
 
-class ResumableBackup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore whose backup is never torn: `epoch-N.weights.h5`, then `training_metadata.json` naming it.
+class EpochBackup(keras.callbacks.Callback):
+    """A backup after every epoch that a kill cannot tear: `epoch-N.weights.h5`, then `training_metadata.json`
+    naming it (the rename of that small file commits the epoch).
 
-    The weights file holds the optimizer's state too (the model is compiled).
-    The backup is kept when training ends, so that `--resume` of a finished
-    training trains nothing.
+    Why not keras.callbacks.BackupAndRestore as it is: it writes the weights and then the epoch into two files in
+    place, so a kill between them pairs one epoch's weights with another's number, and a kill inside either leaves
+    half a file. The weights file holds the optimizer's state too (the model is compiled). The backup is kept when
+    training ends, so that `--resume` of a finished training trains nothing. fit() gets `initial_epoch` from
+    `saved_epochs()`; the weights come back in on_train_begin, after Keras has built the model.
     """
 
     def __init__(self, backup_dir):
-        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=False)
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+        self.metadata_path = self.backup_dir / "training_metadata.json"
 
     def saved_epochs(self):
         """How many epochs the backup holds (0 if none)."""
@@ -55,39 +62,48 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     def last_commit(self):
         """(epoch, weights file) that training_metadata.json commits, or None; DamagedFile if it is not ours."""
-        metadata = Path(self._training_metadata_path)
-        if not metadata.exists():
+        if not self.metadata_path.exists():
             return None
-        saved = read_json(metadata, "epoch", "weights")
-        with reading(metadata):
+        saved = read_json(self.metadata_path, "epoch", "weights")
+        with reading(self.metadata_path):
             epoch = int(saved["epoch"])
             if epoch < 1 or not str(saved["weights"]).endswith(".weights.h5"):
                 raise ValueError(f"epoch {saved['epoch']!r}, weights {saved['weights']!r}")
-        return epoch, Path(self.backup_dir) / saved["weights"]
+        return epoch, self.backup_dir / saved["weights"]
 
-    def _load_model(self):
+    def restore(self):
+        """The backup's weights and optimizer state into the model (nothing when there is no backup)."""
         commit = self.last_commit()
         if commit is None:
             return
         if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+            self.model.optimizer.build(self.model.trainable_variables)  # its variables exist before they are loaded
         with reading(commit[1]):
             self.model.load_weights(commit[1])
-        self.model._initial_epoch = commit[0]
 
-    def _save_model(self):
-        folder = Path(self.backup_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        weights = f"epoch-{self._current_epoch:04d}.weights.h5"
-        write_atomically(folder / weights, lambda path: self.model.save_weights(path))
-        save_json(self._training_metadata_path, {"epoch": self._current_epoch, "weights": weights})
-        for old in folder.glob("epoch-*.weights.h5"):  # the commit is done: older epochs can go
+    def save(self, epochs_done):
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{epochs_done:04d}.weights.h5"
+        write_atomically(self.backup_dir / weights, lambda path: self.model.save_weights(path))
+        save_json(self.metadata_path, {"epoch": epochs_done, "weights": weights})
+        for old in self.backup_dir.glob("epoch-*.weights.h5"):  # the commit is done: older epochs can go
             if old.name != weights:
                 old.unlink()
 
+    def on_train_begin(self, logs=None):
+        self.restore()
 
-class BestCheckpoint(keras.callbacks.ModelCheckpoint):
-    """ModelCheckpoint(save_best_only=True) written atomically, with `best.json` saying which epoch it holds."""
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(epoch + 1)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """The epoch with the lowest `monitor` so far, saved whole (a temporary file, then a rename), with `best.json`
+    saying which epoch it holds.
+
+    Why not keras.callbacks.ModelCheckpoint(save_best_only=True) as it is: it writes in place (a kill leaves half
+    a file), and nothing says which epoch the file holds.
+    """
 
     def __init__(self, filepath, monitor, history_so_far=(), best_before=None):
         """`history_so_far`: the monitored values of the epochs already trained (on --resume), None where lost.
@@ -95,14 +111,14 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         `best_before`: best.json's value, when some of those epochs' history is lost.
         `filepath` ending in `.weights.h5` saves the weights only (models that model.save cannot write).
         """
+        super().__init__()
         known = [value for value in history_so_far if value is not None]
         earlier = known[:-1] if len(history_so_far) and history_so_far[-1] is not None else known
         if best_before is not None:
             known, earlier = [*known, best_before], [*earlier, best_before]
-        super().__init__(filepath, monitor=monitor, save_best_only=True, mode="min",
-                         save_weights_only=str(filepath).endswith(".weights.h5"),
-                         initial_value_threshold=min(known) if known else None)
-        self.record_path = Path(filepath).parent / "best.json"
+        self.filepath, self.monitor = Path(filepath), monitor
+        self.best = min(known) if known else float("inf")
+        self.record_path = self.filepath.parent / "best.json"
         # A kill after the backup of epoch N but before best.keras was written: if epoch N is the
         # best so far, the backup's weights (restored at the start of training) are the best ones.
         last = history_so_far[-1] if len(history_so_far) else None
@@ -110,7 +126,6 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         self.missing_best = (len(history_so_far), float(last)) if last_is_best else None
 
     def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
         if self.missing_best and self.saved_epoch() != self.missing_best[0]:
             self.save_now(*self.missing_best)
 
@@ -122,9 +137,10 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
         write_atomically(self.filepath, lambda path: save_model_or_weights(self.model, path))
         save_json(self.record_path, {"epoch": epoch, self.monitor: value})
 
-    def _save_model(self, epoch, batch, logs):
+    def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if value is not None and self._should_save_model(epoch, batch, logs, self.filepath):
+        if value is not None and float(value) < self.best:  # a NaN is never the best
+            self.best = float(value)
             self.save_now(epoch + 1, float(value))
 
 
@@ -197,7 +213,7 @@ def fit(run, model, data, *, name, epochs, validation_data=None, steps_per_epoch
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
     history_csv = folder / "history.csv"
 
-    backup = ResumableBackup(folder / "backup")
+    backup = EpochBackup(folder / "backup")
     if not run.resumed and (folder / "backup").exists():
         raise ValueError(f"{folder}: a second training named {name} in one run")
     done = backup.saved_epochs() if run.resumed else 0
@@ -238,7 +254,7 @@ def _train(run, model, data, *, name, epochs, folder, backup, best, done, valida
     if done >= epochs:
         print(f"{name}: the run already has its {done} epochs in {folder}: nothing to train")
         backup.set_model(model)
-        backup._load_model()  # the trained weights, for what the section does next
+        backup.restore()  # the trained weights, for what the section does next
         best.set_model(model)
         best.on_train_begin()
     else:
@@ -248,8 +264,9 @@ def _train(run, model, data, *, name, epochs, folder, backup, best, done, valida
         start = time.time()
         fit_arguments = {"shuffle": False} if not isinstance(data, (np.ndarray, list, tuple)) else {}
         try:
-            model.fit(data, epochs=epochs, validation_data=validation_data, steps_per_epoch=steps_per_epoch,
-                      callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2, **fit_arguments)
+            model.fit(data, epochs=epochs, initial_epoch=done, validation_data=validation_data,
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2,
+                      **fit_arguments)
         except KeyboardInterrupt:
             finished = backup.saved_epochs()
             _write_history_outputs(run, name, folder)

@@ -12,7 +12,7 @@ from chapters.ch7_best_practices import CHAPTER
 from chapters.ch7_best_practices import callbacks_tensorboard as s7_2
 from chapters.ch7_best_practices import functional_api as s7_1
 from chapters.ch7_best_practices import getting_the_most as s7_3
-from chapters.runs import RunFailed
+from chapters.errors import RunFailed
 from models import functional_api as models
 from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of, write_word_sequence_data
 

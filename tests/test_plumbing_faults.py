@@ -232,7 +232,7 @@ def test_a_garbage_history_csv_is_rebuilt_from_history_json_on_resume(tmp_path, 
 
 def test_a_damaged_deep_dream_octaves_json_is_named_on_resume(tmp_path):
     from chapters.ch8_generative.deep_dream import load_progress
-    from chapters.runs import save_npz
+    from chapters.storage import save_npz
 
     run = make_run(tmp_path)
     save_npz(run.path("state.npz"), image=np.zeros((1, 8, 8, 3), "float32"), octave=1)

@@ -11,7 +11,9 @@ import textwrap
 import pytest
 
 from chapters.cli import Chapter
-from chapters.runs import UsageError, atomic_write, create_run_folder, save_json, save_npz, write_atomically
+from chapters.errors import UsageError
+from chapters.runs import create_run_folder
+from chapters.storage import atomic_write, save_json, save_npz, write_atomically
 from datasets import DataError
 from tests.helpers import REPO, make_run
 
@@ -135,7 +137,7 @@ def test_a_run_folder_in_use_is_locked_against_a_second_process(tmp_path):
     run.mark_progress()  # still running: its lock is held by this process
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from chapters.runs import UsageError
+        from chapters.errors import UsageError
         from tests.helpers import make_run
         try:
             make_run(Path({str(tmp_path)!r}), resume=True)

@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import pytest
 
+from chapters.errors import Interrupted, RunFailed
 from chapters.history_files import read_history
-from chapters.runs import Interrupted, RunFailed
 from chapters.training import BestCheckpoint
 from tests.helpers import REPO, make_run, tiny_data, tiny_dataset, tiny_model
 
@@ -198,7 +198,7 @@ def test_nan_loss_stops_training_with_one_line(tmp_path):
 KILLED_TRAINING = textwrap.dedent("""
     import os, signal, sys
     import keras
-    from chapters.runs import write_atomically
+    from chapters.storage import write_atomically
     from chapters import training
     from tests.helpers import make_run, tiny_data, tiny_dataset, tiny_model
     from pathlib import Path
@@ -215,15 +215,15 @@ KILLED_TRAINING = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
 
     if where == "backup_write" and not resume:
-        original = training.ResumableBackup._save_model
-        def dies_while_writing(self):
-            if self._current_epoch == 3:
+        original = training.EpochBackup.save
+        def dies_while_writing(self, epochs_done):
+            if epochs_done == 3:
                 def half(path):
                     Path(path).write_bytes(b"half")
                     os.kill(os.getpid(), signal.SIGKILL)
                 write_atomically(Path(self.backup_dir) / "epoch-0003.weights.h5", half)
-            original(self)
-        training.ResumableBackup._save_model = dies_while_writing
+            original(self, epochs_done)
+        training.EpochBackup.save = dies_while_writing
     history = run.fit(tiny_model(), tiny_dataset(x, y), name="tiny", epochs=5, validation_data=tiny_dataset(x, y),
                       callbacks=[KillMidEpoch()])
     print("epochs", len(history["loss"]))

@@ -12,8 +12,10 @@ import tensorflow as tf
 
 from chapters.ch3_getting_started import CHAPTER
 from chapters.cli import positive_int
+from chapters.errors import UsageError
 from chapters.figures import save_figure
-from chapters.runs import UsageError, save_json, stop_cleanly
+from chapters.runs import stop_cleanly
+from chapters.storage import save_json
 from datasets.boston_housing import load_boston_housing
 from models.dense_networks import BOSTON_BOOK_PARAMS, boston_network
 

@@ -27,7 +27,8 @@ from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets.dogs_vs_cats import dogs_vs_cats_datasets, load_dogs_vs_cats
 from chapters.ch5_convnets.feature_cache import FEATURE_CACHE, feature_key, read_cached_features, weights_fingerprint
 from chapters.figures import save_figure
-from chapters.runs import save_json, save_npz, stop_cleanly
+from chapters.runs import stop_cleanly
+from chapters.storage import save_json, save_npz
 from chapters.training import best_checkpoint
 from datasets import dogs_vs_cats
 from datasets.arrays import array_dataset

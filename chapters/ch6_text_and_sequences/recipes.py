@@ -17,9 +17,9 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
+from chapters.errors import UsageError
 from chapters.figures import save_figure
 from chapters.performance import PERFORMANCE_DEFAULTS
-from chapters.runs import UsageError
 from chapters.training import best_checkpoint
 from datasets import aclimdb, jena
 from datasets.arrays import without_autotuning

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from chapters.ch7_best_practices import CHAPTER
 from chapters.figures import save_figure
-from chapters.runs import atomic_write, save_json, save_npz
+from chapters.storage import atomic_write, save_json, save_npz
 from chapters.training import optimizer_facts
 from datasets.arrays import array_dataset
 from datasets.imdb import INDEX_FROM, load_imdb, load_imdb_word_index

@@ -22,8 +22,8 @@ import tensorflow as tf
 from keras import ops
 
 from chapters.ch7_best_practices import CHAPTER
-from chapters.runs import Interrupted, save_json, save_npz, write_atomically
-from chapters.storage import read_json, reading
+from chapters.errors import Interrupted
+from chapters.storage import read_json, reading, save_json, save_npz, write_atomically
 from datasets.arrays import array_dataset, without_autotuning
 from datasets.mnist import QUICK_SUBSET, load_mnist
 from models import functional_api as models

@@ -24,7 +24,8 @@ import numpy as np
 
 from chapters.ch7_best_practices import CHAPTER
 from chapters.cli import positive_int, whole_number
-from chapters.runs import RunFailed, save_json, save_npz
+from chapters.errors import RunFailed
+from chapters.storage import save_json, save_npz
 from datasets.arrays import array_dataset
 from datasets.imdb import load_imdb, multi_hot_dataset
 from datasets.mnist import QUICK_SUBSET, load_mnist

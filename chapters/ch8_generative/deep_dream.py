@@ -23,8 +23,8 @@ import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
 from chapters.figures import save_figure, save_png
-from chapters.runs import save_json, save_npz, stop_cleanly
-from chapters.storage import read_json, reading
+from chapters.runs import stop_cleanly
+from chapters.storage import read_json, reading, save_json, save_npz
 from datasets import DataError
 from datasets.images import load_image, resize
 from models.deep_dream import (

@@ -21,9 +21,9 @@ import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative.arguments import non_negative_number, positive_int, positive_number
+from chapters.errors import Interrupted, RunFailed, UsageError
 from chapters.figures import save_figure, save_png
-from chapters.runs import Interrupted, RunFailed, UsageError, atomic_write, save_json, save_npz
-from chapters.storage import read_json, reading
+from chapters.storage import atomic_write, read_json, reading, save_json, save_npz
 from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, LoadedImage, load_image, resize, target_size
 from models.pretrained import is_untrained, weights_label
 from models.vgg_style import CONTENT_LAYER, STYLE_LAYERS, VGG19_NOTOP_BOOK_PARAMS, feature_extractor, vgg19_without_top

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
 from chapters.figures import save_figure
-from chapters.runs import atomic_write
+from chapters.storage import atomic_write
 from datasets import DataError, nietzsche
 from datasets.aclimdb import find_aclimdb
 from datasets.arrays import without_autotuning
