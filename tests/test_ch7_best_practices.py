@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from chapters.ch7_best_practices import CHAPTER
+from chapters.ch7_best_practices import CHAPTER, monitoring_files
 from chapters.ch7_best_practices import callbacks_tensorboard as s7_2
 from chapters.ch7_best_practices import functional_api as s7_1
 from chapters.ch7_best_practices import getting_the_most as s7_3
@@ -336,7 +336,7 @@ def test_7_2_tensorboards_projector_reads_the_trained_embedding_with_a_word_per_
     plugin = ProjectorPlugin(base_plugin.TBContext(logdir=str(folder / "tensorboard"), data_provider=None))
     plugin._update_configs()
     embedding = plugin._configs["."].embeddings[0]
-    assert embedding.tensor_name == s7_2.PROJECTOR_TENSOR_NAME and embedding.metadata_path == "metadata.tsv"
+    assert embedding.tensor_name == monitoring_files.PROJECTOR_TENSOR_NAME and embedding.metadata_path == "metadata.tsv"
     tensor = plugin._get_reader_for_run(".").get_tensor(embedding.tensor_name)
     trained = keras.models.load_model(folder / "imdb_convnet" / "last.keras").get_layer("embed").embeddings
     np.testing.assert_allclose(tensor, keras.ops.convert_to_numpy(trained))
