@@ -16,15 +16,9 @@ import time
 import tensorflow as tf
 
 from benchmarks.common import add_style_transfer_arguments, benchmark_parser, write_report
-from chapters.ch8_generative.style_transfer import (
-    RECIPES,
-    LbfgsOptimizer,
-    SgdOptimizer,
-    compute_targets,
-    load_image_pair,
-    make_loss_and_grads,
-    make_loss_function,
-)
+from chapters.ch8_generative.style_transfer import RECIPES, LbfgsOptimizer, SgdOptimizer
+from chapters.ch8_generative.style_transfer_images import load_image_pair
+from chapters.ch8_generative.style_transfer_losses import compute_targets, make_loss_and_grads, make_loss_function
 from chapters.performance import setup_device
 from models.vgg_style import feature_extractor, vgg19_without_top
 

@@ -19,10 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.common import add_style_transfer_arguments, benchmark_parser, write_report
-from chapters.ch8_generative.style_transfer import (
-    RECIPES,
+from chapters.ch8_generative.style_transfer import RECIPES
+from chapters.ch8_generative.style_transfer_images import load_image_pair
+from chapters.ch8_generative.style_transfer_losses import (
     compute_targets,
-    load_image_pair,
     make_book_loss_function,
     make_loss_and_grads,
     make_loss_function,

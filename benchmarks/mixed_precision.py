@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.common import benchmark_parser, write_report
-from chapters.ch8_generative.style_transfer import RECIPES, compute_targets, make_loss_and_grads, make_loss_function
+from chapters.ch8_generative.style_transfer import RECIPES
+from chapters.ch8_generative.style_transfer_losses import compute_targets, make_loss_and_grads, make_loss_function
 from chapters.performance import cpu_has_native_bfloat16, setup_device
 from models.convnets import dogs_vs_cats_convnet_1st_edition, mnist_convnet_1st_edition
 from models.vgg_style import feature_extractor, vgg19_without_top

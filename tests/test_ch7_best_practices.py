@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from chapters.ch7_best_practices import CHAPTER
+from chapters.ch7_best_practices import CHAPTER, monitoring_files
 from chapters.ch7_best_practices import callbacks_tensorboard as s7_2
 from chapters.ch7_best_practices import functional_api as s7_1
 from chapters.ch7_best_practices import getting_the_most as s7_3
+from chapters.ch7_best_practices import working_with_keras as s7_1_2nd
 from chapters.errors import RunFailed
 from models import functional_api as models
 from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of, write_word_sequence_data
@@ -71,7 +72,7 @@ def test_the_chapter_has_the_books_three_sections_in_order():
 
 
 def test_the_editions_choose_their_own_code_for_each_section():
-    assert s7_1.EDITIONS == {1: s7_1.functional_api_1st_edition, 2: s7_1.working_with_keras_2nd_edition}
+    assert s7_1.EDITIONS == {1: s7_1.functional_api_1st_edition, 2: s7_1_2nd.working_with_keras_2nd_edition}
     assert s7_2.FIRST_EDITION.demos == ("plateau_and_activations", "tensorboard_imdb_convnet")
     assert s7_2.SECOND_EDITION.demos == ("loss_history", "tensorboard_mnist")
     assert s7_3.EDITIONS[1].parts == ("batch_normalization", "separable_convnet", "hyperparameter_search", "ensemble")
@@ -109,11 +110,11 @@ def test_the_graph_models_train_briefly_and_quick_keeps_64_samples():
 
 
 def test_the_second_edition_trains_1280_tickets_one_epoch_and_mnist_3_epochs_of_32():
-    assert (s7_1.TICKET_SAMPLES, s7_1.TICKET_EPOCHS) == (1280, 1)
-    assert s7_1.TICKET_LOSSES == ["mean_squared_error", "categorical_crossentropy"]
-    assert s7_1.TICKET_METRICS == [["mean_absolute_error"], ["accuracy"]]
-    assert (s7_1.MNIST_VALIDATION_DIGITS, s7_1.MNIST_EPOCHS, s7_1.MNIST_BATCH_SIZE, s7_1.QUICK_VALIDATION_DIGITS) == (
-        10_000, 3, 32, 500)
+    assert (s7_1_2nd.TICKET_SAMPLES, s7_1_2nd.TICKET_EPOCHS) == (1280, 1)
+    assert s7_1_2nd.TICKET_LOSSES == ["mean_squared_error", "categorical_crossentropy"]
+    assert s7_1_2nd.TICKET_METRICS == [["mean_absolute_error"], ["accuracy"]]
+    assert (s7_1_2nd.MNIST_VALIDATION_DIGITS, s7_1_2nd.MNIST_EPOCHS, s7_1_2nd.MNIST_BATCH_SIZE,
+            s7_1_2nd.QUICK_VALIDATION_DIGITS) == (10_000, 3, 32, 500)
 
 
 @pytest.fixture(scope="module")
@@ -209,17 +210,17 @@ def test_the_gradient_tape_loop_resumes_with_the_saved_weights_and_history(tmp_p
     run = make_run(tmp_path, section="7.1")
     keras.utils.set_random_seed(0)
     first = models.mnist_dropout_network()
-    history = s7_1.train_with_gradient_tape(run, first, train, validation, epochs=2, batch_size=32)
+    history = s7_1_2nd.train_with_gradient_tape(run, first, train, validation, epochs=2, batch_size=32)
     run.finish("stopped")
     resumed = make_run(tmp_path, section="7.1", resume=True)
     assert resumed.folder == run.folder
     keras.utils.set_random_seed(1)
     second = models.mnist_dropout_network()  # other weights: only the restored ones can equal the first's
-    again = s7_1.train_with_gradient_tape(resumed, second, train, validation, epochs=2, batch_size=32)
+    again = s7_1_2nd.train_with_gradient_tape(resumed, second, train, validation, epochs=2, batch_size=32)
     assert again == history and len(history["loss"]) == 2
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
-    more = s7_1.train_with_gradient_tape(resumed, second, train, validation, epochs=3, batch_size=32)
+    more = s7_1_2nd.train_with_gradient_tape(resumed, second, train, validation, epochs=3, batch_size=32)
     assert more["loss"][:2] == history["loss"] and len(more["loss"]) == 3
     assert sorted(p.name for p in resumed.path("gradient_tape_loop").iterdir()) == [
         "epoch-0003.optimizer.npz", "epoch-0003.weights.h5", "state.json"]
@@ -335,7 +336,7 @@ def test_7_2_tensorboards_projector_reads_the_trained_embedding_with_a_word_per_
     plugin = ProjectorPlugin(base_plugin.TBContext(logdir=str(folder / "tensorboard"), data_provider=None))
     plugin._update_configs()
     embedding = plugin._configs["."].embeddings[0]
-    assert embedding.tensor_name == s7_2.PROJECTOR_TENSOR_NAME and embedding.metadata_path == "metadata.tsv"
+    assert embedding.tensor_name == monitoring_files.PROJECTOR_TENSOR_NAME and embedding.metadata_path == "metadata.tsv"
     tensor = plugin._get_reader_for_run(".").get_tensor(embedding.tensor_name)
     trained = keras.models.load_model(folder / "imdb_convnet" / "last.keras").get_layer("embed").embeddings
     np.testing.assert_allclose(tensor, keras.ops.convert_to_numpy(trained))

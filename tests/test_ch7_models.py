@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from chapters.ch7_best_practices import functional_api as s7_1
+from chapters.ch7_best_practices import working_with_keras as s7_1_2nd
 from models import best_practices, functional_api
 from tests.helpers import layer_params
 
@@ -162,7 +162,7 @@ def test_get_mnist_model_has_407050_parameters_and_drops_half():
 
 
 def test_the_custom_rmse_metric_is_the_root_of_the_summed_squared_error_per_sample():
-    metric = s7_1.RootMeanSquaredError()
+    metric = s7_1_2nd.RootMeanSquaredError()
     y_pred = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]], "float32")
     metric.update_state(np.array([0, 2]), y_pred[:2])
     metric.update_state(np.array([1]), y_pred[2:])
@@ -179,7 +179,7 @@ def test_the_train_step_override_learns_and_reports_loss_accuracy_and_rmse():
     labels = rng.integers(0, 10, 256)
     images = rng.random((256, 784), dtype="float32") * 0.1
     images[np.arange(256), labels * 70] = 1.0  # one bright pixel per class
-    model = functional_api.mnist_dropout_network(model_class=s7_1.MnistModelWithTrainStep)
+    model = functional_api.mnist_dropout_network(model_class=s7_1_2nd.MnistModelWithTrainStep)
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
     history = model.fit(images, labels, epochs=4, batch_size=32, validation_data=(images, labels), verbose=0).history
     assert {"loss", "accuracy", "rmse", "val_loss", "val_accuracy", "val_rmse"} <= set(history)

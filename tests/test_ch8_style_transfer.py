@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative import style_transfer as ch8
+from chapters.ch8_generative import style_transfer_images as ch8_images
+from chapters.ch8_generative import style_transfer_losses as ch8_losses
 from models import vgg_style
 from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS
 from tests.helpers import layer_params, results_of, run_folders, run_in_process
@@ -37,27 +39,27 @@ def numpy_gram(x):
 def test_losses_match_numpy_references():
     rng = np.random.default_rng(0)
     style, combination = rng.normal(size=(2, 5, 4, 6)).astype("float32")
-    np.testing.assert_allclose(ch8.gram_matrix(style).numpy(), numpy_gram(style), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(float(ch8.content_loss(style, combination)),
+    np.testing.assert_allclose(ch8_losses.gram_matrix(style).numpy(), numpy_gram(style), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(float(ch8_losses.content_loss(style, combination)),
                                np.sum((combination.astype(np.float64) - style) ** 2), rtol=1e-5)
     size = 37 * 23
     expected = np.sum((numpy_gram(style) - numpy_gram(combination)) ** 2) / (4.0 * 9 * size ** 2)
-    np.testing.assert_allclose(float(ch8.style_loss(style, combination, size)), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(ch8_losses.style_loss(style, combination, size)), expected, rtol=1e-5)
     image = rng.normal(size=(1, 6, 7, 3)).astype("float32")
     x = image.astype(np.float64)
     a = (x[:, :-1, :-1, :] - x[:, 1:, :-1, :]) ** 2
     b = (x[:, :-1, :-1, :] - x[:, :-1, 1:, :]) ** 2
-    np.testing.assert_allclose(float(ch8.total_variation_loss(tf.constant(image))), np.sum((a + b) ** 1.25),
+    np.testing.assert_allclose(float(ch8_losses.total_variation_loss(tf.constant(image))), np.sum((a + b) ** 1.25),
                                rtol=1e-5)
 
 
 def test_preprocess_then_deprocess_returns_the_image():
     pixels = np.random.default_rng(1).integers(0, 256, size=(32, 40, 3), dtype=np.uint8)
-    x = ch8.preprocess_image(pixels, 32, 40)
+    x = ch8_images.preprocess_image(pixels, 32, 40)
     assert x.shape == (1, 32, 40, 3)
     # BGR, mean-centred: the blue channel of pixel (0, 0) minus ImageNet's blue mean.
     np.testing.assert_allclose(x[0, 0, 0, 0], pixels[0, 0, 2] - 103.939, rtol=1e-5)
-    np.testing.assert_array_equal(ch8.deprocess_image(x), pixels)
+    np.testing.assert_array_equal(ch8_images.deprocess_image(x), pixels)
 
 
 # ---------------------------------------------------------------------------
@@ -81,12 +83,12 @@ def small_problem(extractor, height=32, width=40, recipe=ch8.RECIPES[1]):
     rng = np.random.default_rng(2)
     content = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     style = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-    content_image = ch8.preprocess_image(content, height, width)
-    style_image = ch8.preprocess_image(style, height, width)
-    targets = ch8.compute_targets(extractor, content_image, style_image)
-    ours = ch8.make_loss_and_grads(ch8.make_loss_function(extractor, targets, recipe, height * width))
-    book = ch8.make_loss_and_grads(
-        ch8.make_book_loss_function(extractor, content_image, style_image, recipe, height * width))
+    content_image = ch8_images.preprocess_image(content, height, width)
+    style_image = ch8_images.preprocess_image(style, height, width)
+    targets = ch8_losses.compute_targets(extractor, content_image, style_image)
+    ours = ch8_losses.make_loss_and_grads(ch8_losses.make_loss_function(extractor, targets, recipe, height * width))
+    book = ch8_losses.make_loss_and_grads(
+        ch8_losses.make_book_loss_function(extractor, content_image, style_image, recipe, height * width))
     return content_image, ours, book
 
 
@@ -148,15 +150,15 @@ def test_the_total_loss_weighs_content_style_over_five_layers_and_variation(extr
     recipe = ch8.Recipe(content_weight=0.3, style_weight=2.0, total_variation_weight=0.01, optimizer="lbfgs",
                         iterations=1, save_every=1)
     rng = np.random.default_rng(5)
-    content, style, combination = (ch8.preprocess_image(rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+    content, style, combination = (ch8_images.preprocess_image(rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
                                                         height, width) for _ in range(3))
-    targets = ch8.compute_targets(extractor, content, style)
-    loss = float(ch8.make_loss_function(extractor, targets, recipe, height * width)(tf.constant(combination)))
+    targets = ch8_losses.compute_targets(extractor, content, style)
+    loss = float(ch8_losses.make_loss_function(extractor, targets, recipe, height * width)(tf.constant(combination)))
     c, s, x = extractor(content), extractor(style), extractor(combination)
-    expected = 0.3 * float(ch8.content_loss(c["block5_conv2"][0], x["block5_conv2"][0]))
-    expected += sum(2.0 / 5 * float(ch8.style_loss(s[name][0], x[name][0], height * width))
+    expected = 0.3 * float(ch8_losses.content_loss(c["block5_conv2"][0], x["block5_conv2"][0]))
+    expected += sum(2.0 / 5 * float(ch8_losses.style_loss(s[name][0], x[name][0], height * width))
                     for name in vgg_style.STYLE_LAYERS)
-    expected += 0.01 * float(ch8.total_variation_loss(tf.constant(combination)))
+    expected += 0.01 * float(ch8_losses.total_variation_loss(tf.constant(combination)))
     assert loss == pytest.approx(expected, rel=1e-4)
 
 

@@ -245,7 +245,7 @@ def test_a_damaged_deep_dream_octaves_json_is_named_on_resume(tmp_path):
 
 
 def test_a_damaged_gradient_tape_loop_state_is_named_on_resume(tmp_path):
-    from chapters.ch7_best_practices.functional_api import GradientTapeLoopState
+    from chapters.ch7_best_practices.working_with_keras import GradientTapeLoopState
 
     run = make_run(tmp_path)
     folder = run.path("gradient_tape_loop")

@@ -21,16 +21,16 @@ import tensorflow as tf
 
 from chapters.ch8_generative import CHAPTER
 from chapters.ch8_generative.arguments import non_negative_number, positive_int, positive_number
+from chapters.ch8_generative.style_transfer_images import deprocess_image, load_image_pair
+from chapters.ch8_generative.style_transfer_losses import compute_targets, make_loss_and_grads, make_loss_function
 from chapters.errors import Interrupted, RunFailed, UsageError
 from chapters.figures import save_figure, save_png
 from chapters.storage import atomic_write, read_json, reading, save_json, save_npz
-from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, LoadedImage, load_image, resize, target_size
+from datasets.images import DEFAULT_CONTENT, DEFAULT_STYLE, MIN_SIDE, resize
 from models.pretrained import is_untrained, weights_label
-from models.vgg_style import CONTENT_LAYER, STYLE_LAYERS, VGG19_NOTOP_BOOK_PARAMS, feature_extractor, vgg19_without_top
+from models.vgg_style import VGG19_NOTOP_BOOK_PARAMS, feature_extractor, vgg19_without_top
 
 MAX_HEIGHT = 2048
-# ImageNet channel means (BGR) that VGG19's preprocess_input subtracts.
-IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 QUICK_HEIGHT, QUICK_ITERATIONS, QUICK_LBFGS_EVALUATIONS = 64, 2, 5  # --quick
 
 
@@ -236,144 +236,6 @@ def save_history(run, history):
     save_json(run.path("loss_history.json"), history)
     rows = "\n".join(f"{step},{loss:.8g}" for step, loss in zip(history["iteration"], history["loss"]))
     atomic_write(run.path("loss_history.csv"), "iteration,loss\n" + rows + "\n")
-
-
-# ---------------------------------------------------------------------------
-# Pre- and de-processing
-# ---------------------------------------------------------------------------
-
-def preprocess_image(pixels, height, width):
-    """RGB uint8 -> a (1, height, width, 3) float32 batch as VGG19 expects (BGR, mean-centred)."""
-    resized = resize(pixels, height, width).astype("float32")
-    return keras.applications.vgg19.preprocess_input(resized[None])
-
-
-@dataclass
-class ImagePair:
-    """The content and style pictures, and both as VGG19 inputs of the generated image's size."""
-
-    content: LoadedImage
-    style: LoadedImage
-    height: int
-    width: int
-    content_image: np.ndarray  # (1, height, width, 3), preprocessed
-    style_image: np.ndarray
-
-
-def load_image_pair(content_spec, style_spec, height, data_dir=None):
-    """Load both pictures; the generated image is `height` high, its width by the content's aspect ratio.
-
-    The book resizes the style picture to the generated image's size too.
-    """
-    content = load_image(content_spec, "content", data_dir)
-    style = load_image(style_spec, "style", data_dir)
-    height, width = target_size(content, height)
-    return ImagePair(content, style, height, width, preprocess_image(content.pixels, height, width),
-                     preprocess_image(style.pixels, height, width))
-
-
-def deprocess_image(x):
-    """The inverse: add the ImageNet means back, BGR -> RGB, clip to 0-255 uint8."""
-    x = np.array(x, dtype=np.float32).reshape(x.shape[-3:])
-    x = x + IMAGENET_MEAN_BGR
-    x = x[:, :, ::-1]
-    return np.clip(x, 0, 255).round().astype("uint8")
-
-
-# ---------------------------------------------------------------------------
-# The losses, as the book defines them
-# ---------------------------------------------------------------------------
-
-def gram_matrix(x):
-    """(height, width, channels) features -> (channels, channels) inner products of the channel maps."""
-    x = tf.cast(x, "float32")  # float16 (mixed precision) sums overflow
-    features = tf.reshape(tf.transpose(x, (2, 0, 1)), (tf.shape(x)[2], -1))
-    return tf.matmul(features, features, transpose_b=True)
-
-
-def content_loss(base, combination):
-    return tf.reduce_sum(tf.square(tf.cast(combination, "float32") - tf.cast(base, "float32")))
-
-
-def style_loss_from_gram(style_gram, combination, size):
-    """The book's style loss with the style image's Gram matrix already computed.
-
-    The book normalises by 4 * channels^2 * size^2 with channels = 3 and size =
-    the image's height * width (not the layer's): we keep its numbers.
-    """
-    channels = 3
-    difference = style_gram - gram_matrix(combination)
-    return tf.reduce_sum(tf.square(difference)) / (4.0 * (channels ** 2) * (size ** 2))
-
-
-def style_loss(style, combination, size):
-    return style_loss_from_gram(gram_matrix(style), combination, size)
-
-
-def total_variation_loss(x):
-    """Penalise differences between neighbouring pixels: keeps the image locally coherent."""
-    height, width = x.shape[1], x.shape[2]
-    a = tf.square(x[:, : height - 1, : width - 1, :] - x[:, 1:, : width - 1, :])
-    b = tf.square(x[:, : height - 1, : width - 1, :] - x[:, : height - 1, 1:, :])
-    return tf.reduce_sum(tf.pow(a + b, 1.25))
-
-
-# ---------------------------------------------------------------------------
-# The loss of a generated image: ours (targets computed once) and the book's
-# ---------------------------------------------------------------------------
-
-def compute_targets(extractor, content_image, style_image):
-    """What never changes during the optimisation: the content features and the style Gram matrices."""
-    content_features = extractor(content_image)[CONTENT_LAYER][0]
-    style_features = extractor(style_image)
-    style_grams = {name: gram_matrix(style_features[name][0]) for name in STYLE_LAYERS}
-    return {"content": tf.cast(content_features, "float32"), "style_grams": style_grams}
-
-
-def make_loss_function(extractor, targets, recipe, size):
-    """loss(combination): only the generated image goes through VGG19."""
-    content_target, style_grams = targets["content"], targets["style_grams"]
-
-    def compute_loss(combination_image):
-        features = extractor(combination_image)
-        loss = recipe.content_weight * content_loss(content_target, features[CONTENT_LAYER][0])
-        for name in STYLE_LAYERS:
-            layer_loss = style_loss_from_gram(style_grams[name], features[name][0], size)
-            loss += (recipe.style_weight / len(STYLE_LAYERS)) * layer_loss
-        loss += recipe.total_variation_weight * total_variation_loss(combination_image)
-        return loss
-
-    return compute_loss
-
-
-def make_book_loss_function(extractor, content_image, style_image, recipe, size):
-    """The book's loss: content, style and generated images through VGG19 together, every call."""
-
-    def compute_loss(combination_image):
-        batch = tf.concat([content_image, style_image, combination_image], axis=0)
-        features = extractor(batch)
-        layer = features[CONTENT_LAYER]
-        loss = recipe.content_weight * content_loss(layer[0], layer[2])
-        for name in STYLE_LAYERS:
-            layer = features[name]
-            loss += (recipe.style_weight / len(STYLE_LAYERS)) * style_loss(layer[1], layer[2], size)
-        loss += recipe.total_variation_weight * total_variation_loss(combination_image)
-        return loss
-
-    return compute_loss
-
-
-def make_loss_and_grads(compute_loss, jit_compile=False):
-    """A compiled function: image -> (loss, gradient of the loss with respect to the image)."""
-
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def loss_and_grads(combination_image):
-        with tf.GradientTape() as tape:
-            tape.watch(combination_image)
-            loss = compute_loss(combination_image)
-        return loss, tape.gradient(loss, combination_image)
-
-    return loss_and_grads
 
 
 # ---------------------------------------------------------------------------
