@@ -242,12 +242,10 @@ def test_the_jena_models_without_their_csv_stop_with_one_line(tmp_path):
 
 
 def test_quick_validation_and_test_batches_of_the_raw_reviews_hold_both_classes(tmp_path):
-    from chapters.ch6_text_and_sequences.recipes import raw_review_datasets
-    from tests.helpers import make_run
+    from datasets.aclimdb import review_datasets
 
     write_aclimdb(tmp_path / "data" / "aclImdb", {"train": 100, "test": 50})  # 40 + 40 val, 50 + 50 test reviews
-    run = make_run(tmp_path, section="6.1", edition=2, quick=True, data_dir=tmp_path / "data")
-    _, val, test = raw_review_datasets(run)
+    _, val, test = review_datasets(tmp_path / "data", seed=0, quick=True)
     for dataset in (val, test):
         first, again = ([int(label) for _, labels in dataset for label in labels] for _ in range(2))
         assert sorted(set(first)) == [0, 1] and first == again  # both classes, the same subset every epoch

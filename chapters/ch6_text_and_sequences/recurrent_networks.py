@@ -12,19 +12,18 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from chapters.ch6_text_and_sequences import CHAPTER
-from chapters.ch6_text_and_sequences.recipes import (
-    Training,
-    check_models,
+from chapters.ch6_text_and_sequences import (
+    CHAPTER,
+    best_weights,
     chosen,
-    imdb_arrays,
-    int_sequence_datasets,
-    plot_side_by_side,
+    compile_settings,
     quick_note,
-    train_classifier,
+    record_validation,
 )
-from chapters.figures import save_figure
+from chapters.figures import plot_side_by_side, save_figure
+from datasets import aclimdb
 from datasets.arrays import array_dataset
+from datasets.imdb import load_padded_imdb
 from models.text_networks import (
     EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
     IMDB_LSTM_BOOK_PARAMS,
@@ -43,9 +42,6 @@ from models.text_networks import (
 # The NumPy recurrent layer: 100 timesteps of 32 input features, 64 output features.
 TIMESTEPS, INPUT_FEATURES, OUTPUT_FEATURES = 100, 32, 64
 
-# 1st edition: the 10,000 most frequent words, reviews cut to 500 words, batches of 128, 10 epochs.
-MAX_FEATURES, MAXLEN = 10_000, 500
-
 # The book's summaries (models it prints but does not train).
 SUMMARIES = {
     "simple_rnn_last_output": (lambda: simple_rnn_summary(), SIMPLE_RNN_SUMMARY_BOOK_PARAMS),
@@ -53,30 +49,40 @@ SUMMARIES = {
     "stacked_simple_rnn": (stacked_simple_rnn_summary, STACKED_SIMPLE_RNN_BOOK_PARAMS),
 }
 
-FIRST_EDITION = {
-    "simple_rnn": Training(
-        "Embedding(10000, 32) -> SimpleRNN(32) -> Dense(1)", imdb_simple_rnn, IMDB_SIMPLE_RNN_BOOK_PARAMS,
-        epochs=10, batch_size=128,
-        book={"best_validation_accuracy": "0.8460 (epoch 4); 'only up to 85%'", "final_validation_accuracy": 0.8054}),
-    "lstm": Training(
-        "Embedding(10000, 32) -> LSTM(32) -> Dense(1)", imdb_lstm, IMDB_LSTM_BOOK_PARAMS, epochs=10, batch_size=128,
-        book={"best_validation_accuracy": "0.8928 (epoch 8)", "final_validation_accuracy": 0.8758}),
-}
-
-# 2nd edition: 20,000 words, reviews as their first 600 word indices (padded with zeros), batches of 32.
-MAX_TOKENS, MAX_LENGTH = 20_000, 600
+# The book's recipes. 1st edition: the 10,000 most frequent words, reviews cut to 500 words, rmsprop, 10 epochs of
+# 128. 2nd edition: 20,000 words, reviews as their first 600 word indices (padded with zeros), rmsprop, 10 epochs of
+# 32.
+IMDB = dict(max_features=10_000, maxlen=500, epochs=10, batch_size=128)
+SEQUENCES = dict(max_tokens=20_000, max_length=600, epochs=10, batch_size=aclimdb.BATCH_SIZE)
 MASK_DEMO_INPUTS = [[4, 3, 2, 1, 0, 0, 0], [5, 4, 3, 2, 1, 0, 0], [2, 1, 0, 0, 0, 0, 0]]
 
-SECOND_EDITION = {
-    "one_hot_bidirectional_lstm": Training(
-        "one-hot vectors of 20,000 -> Bidirectional(LSTM(32))", lambda: one_hot_bidirectional_lstm(MAX_TOKENS),
-        ONE_HOT_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.87}),
-    "embedding_bidirectional_lstm": Training(
-        "Embedding(20000, 256) -> Bidirectional(LSTM(32))", lambda: embedding_bidirectional_lstm(MAX_TOKENS),
-        EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.87}),
-    "embedding_bidirectional_lstm_masked": Training(
-        "the same with mask_zero=True", lambda: embedding_bidirectional_lstm(MAX_TOKENS, mask_zero=True),
-        EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS, epochs=10, batch_size=32, book={"test_accuracy": 0.88}),
+# The models: name -> (what it is, its builder, the book's count per layer).
+MODELS_1ST_EDITION = {
+    "simple_rnn": ("Embedding(10000, 32) -> SimpleRNN(32) -> Dense(1)", imdb_simple_rnn, IMDB_SIMPLE_RNN_BOOK_PARAMS),
+    "lstm": ("Embedding(10000, 32) -> LSTM(32) -> Dense(1)", imdb_lstm, IMDB_LSTM_BOOK_PARAMS),
+}
+MODELS_2ND_EDITION = {
+    "one_hot_bidirectional_lstm": ("one-hot vectors of 20,000 -> Bidirectional(LSTM(32))",
+                                   lambda: one_hot_bidirectional_lstm(SEQUENCES["max_tokens"]),
+                                   ONE_HOT_BIDIRECTIONAL_LSTM_BOOK_PARAMS),
+    "embedding_bidirectional_lstm": ("Embedding(20000, 256) -> Bidirectional(LSTM(32))",
+                                     lambda: embedding_bidirectional_lstm(SEQUENCES["max_tokens"]),
+                                     EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS),
+    "embedding_bidirectional_lstm_masked": ("the same with mask_zero=True",
+                                            lambda: embedding_bidirectional_lstm(SEQUENCES["max_tokens"],
+                                                                                 mask_zero=True),
+                                            EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS),
+}
+MODELS = {1: tuple(MODELS_1ST_EDITION), 2: tuple(MODELS_2ND_EDITION)}
+
+# The book's numbers beside ours.
+BOOK = {
+    "simple_rnn": {"best_validation_accuracy": "0.8460 (epoch 4); 'only up to 85%'",
+                   "final_validation_accuracy": 0.8054},
+    "lstm": {"best_validation_accuracy": "0.8928 (epoch 8)", "final_validation_accuracy": 0.8758},
+    "one_hot_bidirectional_lstm": {"test_accuracy": 0.87},
+    "embedding_bidirectional_lstm": {"test_accuracy": 0.87},
+    "embedding_bidirectional_lstm_masked": {"test_accuracy": 0.88},
 }
 
 
@@ -89,53 +95,83 @@ def recurrent_networks(run):
 
 
 def recurrent_networks_1st_edition(run):
-    names = chosen(run, FIRST_EDITION)
-    trainings = {name: FIRST_EDITION[name] for name in names}
+    names = chosen(run, MODELS[1])
 
-    # The book's summaries: the last output or every step's; four SimpleRNNs stacked. Then the two classifiers.
+    # 6.2.1 A recurrent layer is a loop over timesteps that carries a state: the book's pseudo-code in NumPy.
+    if not run.summary_only:
+        compare_numpy_rnn_with_simple_rnn(run)
+
+    # The book's summaries: the last output or every step's; four SimpleRNNs stacked.
     for name, (build, book_params) in SUMMARIES.items():
         run.clear_session()
         run.check_against_book(build(), book_params, f"DLwP 1e 6.2, {name.replace('_', ' ')}")
-    models = check_models(run, trainings, "1e 6.2")
-    if run.summary_only:
-        return
-
-    # A recurrent layer is a loop over timesteps that carries a state: the book's pseudo-code in NumPy.
-    compare_numpy_rnn_with_simple_rnn(run)
 
     # The data: reviews cut to (or padded to) 500 words; the last 20% of the training reviews validate.
-    imdb = imdb_arrays(run, MAXLEN, MAX_FEATURES)
+    imdb = None if run.summary_only else load_padded_imdb(IMDB["maxlen"], IMDB["max_features"], run.data_dir,
+                                                          quick=run.quick)
     histories = {}
-    for name, training in trainings.items():
-        histories[name] = train_classifier(
-            run, name, training, models[name],
-            array_dataset(imdb.x_train, imdb.y_train, run.batch_size(training.batch_size), shuffle=True,
-                          seed=run.seed),
-            array_dataset(imdb.x_val, imdb.y_val, 512), test=array_dataset(imdb.x_test, imdb.y_test, 512),
-            note=imdb.note)
+    for name in names:
+        # The model: SimpleRNN (6.2.1), then LSTM (6.2.3), each on Embedding(10000, 32) -> ... -> Dense(1, sigmoid).
+        title, build, book_params = MODELS_1ST_EDITION[name]
+        run.clear_session()
+        model = build(IMDB["max_features"])
+        run.check_against_book(model, book_params, f"DLwP 1e 6.2, {title}")
+        if imdb is None:
+            continue
+        model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
+                      **compile_settings(run, "recurrent"))
+        train = array_dataset(imdb.x_train, imdb.y_train, run.batch_size(IMDB["batch_size"]), shuffle=True,
+                              seed=run.seed)
+        history = histories[name] = run.fit(model, train, name=name, epochs=IMDB["epochs"],
+                                            validation_data=array_dataset(imdb.x_val, imdb.y_val, 512))
+        note = f"{imdb.note}, {len(history['loss'])} epochs" if imdb.note else ""
+        record_validation(run, name, history["val_accuracy"], "accuracy", max, BOOK[name], note)
+        model, epoch = best_weights(run, name, model, history)
+        run.record(f"{name}.test_accuracy_best_checkpoint",
+                   float(model.evaluate(array_dataset(imdb.x_test, imdb.y_test, 512), verbose=0)[1]), note=note,
+                   label=f"{name}: test accuracy (best checkpoint, epoch {epoch})")
+
+    # The figure: both models' curves side by side.
     if len(histories) > 1:
-        plot_side_by_side(run, histories, {"simple_rnn": "SimpleRNN(32)", "lstm": "LSTM(32)"},
-                          "curves_side_by_side.png")
+        path = plot_side_by_side(histories, {"simple_rnn": "SimpleRNN(32)", "lstm": "LSTM(32)"},
+                                 run.path("curves_side_by_side.png"))
+        print(f"Saved the curves side by side to {path}")
 
 
 def sequence_models_2nd_edition(run):
-    names = chosen(run, SECOND_EDITION)
-    trainings = {name: SECOND_EDITION[name] for name in names}
-    models = check_models(run, trainings, "2e 11.3.3")
-    if run.summary_only:
-        return
+    names = chosen(run, MODELS[2])
 
     # The 2nd edition writes the same NumPy loop (its 10.4.1); then 11.3.3's mask demo.
-    compare_numpy_rnn_with_simple_rnn(run)
-    mask = keras.layers.Embedding(input_dim=10, output_dim=256, mask_zero=True).compute_mask(
-        np.array(MASK_DEMO_INPUTS))
-    run.record("mask_demo", keras.ops.convert_to_numpy(mask).tolist(), label="Embedding(mask_zero=True) mask")
+    if not run.summary_only:
+        compare_numpy_rnn_with_simple_rnn(run)
+        mask = keras.layers.Embedding(input_dim=10, output_dim=256, mask_zero=True).compute_mask(
+            np.array(MASK_DEMO_INPUTS))
+        run.record("mask_demo", keras.ops.convert_to_numpy(mask).tolist(), label="Embedding(mask_zero=True) mask")
 
-    # The raw reviews as their first 600 word indices of 20,000 (TextVectorization, learned on the training reviews).
-    train, val, test = int_sequence_datasets(run, MAX_TOKENS, MAX_LENGTH)
-    for name, training in trainings.items():
-        train_classifier(run, name, training, models[name], train, val, test=test,
-                         note=quick_note(run, "a few batches of reviews"))
+    # The data: the raw reviews as their first 600 word indices of 20,000 (TextVectorization, learned on the
+    # training reviews), in batches of 32.
+    if not run.summary_only:
+        train, val, test, _ = aclimdb.int_sequence_datasets(
+            SEQUENCES["max_tokens"], SEQUENCES["max_length"], run.data_dir, run.batch_size(SEQUENCES["batch_size"]),
+            run.seed, quick=run.quick)
+    for name in names:
+        # The model: one-hot tokens, then a learned embedding (without, then with masking).
+        title, build, book_params = MODELS_2ND_EDITION[name]
+        run.clear_session()
+        model = build()
+        run.check_against_book(model, book_params, f"DLwP 2e 11.3.3, {title}")
+        if run.summary_only:
+            continue
+        model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
+                      **compile_settings(run, "recurrent"))
+        history = run.fit(model, train, name=name, epochs=SEQUENCES["epochs"], validation_data=val)
+        note = quick_note(run, f"a few batches of reviews, {len(history['loss'])} epochs")
+        record_validation(run, name, history["val_accuracy"], "accuracy", max, BOOK[name], note)
+        # The book evaluates the checkpoint of the lowest validation loss.
+        model, epoch = best_weights(run, name, model, history)
+        run.record(f"{name}.test_accuracy_best_checkpoint", float(model.evaluate(test, verbose=0)[1]),
+                   book=BOOK[name]["test_accuracy"], note=note,
+                   label=f"{name}: test accuracy (best checkpoint, epoch {epoch})")
 
 
 # ---------------------------------------------------------------------------
