@@ -64,7 +64,7 @@ def second_edition(tmp_path_factory):
     before = fingerprint(data / "aclImdb")
     runs = {}
     for section, extra in (("6.1", ["--models", "bigrams_tf_idf"]),
-                           ("6.2", ["--models", "embedding_bidirectional_lstm_masked"]),
+                           ("6.2", ["--models", "embedding_bidirectional_lstm_masked", "glove_bidirectional_lstm"]),
                            ("6.3", ["--models", "lstm", "bidirectional_lstm"]),
                            ("6.4", ["--models", "positional_transformer"])):
         runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", "--data-dir", data,
@@ -176,6 +176,17 @@ def test_6_2_second_edition_trains_the_masked_bidirectional_lstm_10_epochs(secon
     results = results_of(folder / "out", "6.2")
     assert results["mask_demo"]["value"][2] == [True, True, False, False, False, False, False]
     assert results["embedding_bidirectional_lstm_masked.test_accuracy_best_checkpoint"]["book"] == 0.88
+
+
+def test_6_2_second_edition_without_glove_checks_the_glove_model_says_where_to_put_the_file_and_goes_on(
+        second_edition):
+    folder, runs, _ = second_edition
+    results = results_of(folder / "out", "6.2")
+    missing = results["glove_bidirectional_lstm.missing"]["value"]
+    assert "glove.6B.zip (822 MB)" in missing and "glove.6B.100d.txt" in missing and "<data dir>/glove/" in missing
+    assert len([line for line in runs["6.2"][1].splitlines() if "glove.6B.zip" in line]) == 1
+    assert results["book_check.glove_bidirectional_lstm"]["value"] == "MATCH"
+    assert set(training_of(folder / "out", "6.2")) == {"embedding_bidirectional_lstm_masked"}
 
 
 def test_6_3_second_edition_measures_the_baseline_in_degrees_and_trains_with_mse(second_edition):

@@ -5,7 +5,9 @@ against Keras's SimpleRNN given the same weights). 1st edition: the summaries
 of SimpleRNN models, then SimpleRNN and LSTM classifiers on IMDB reviews cut to
 500 words (~0.85 and ~0.89 validation accuracy). 2nd edition (its 11.3.3):
 bidirectional LSTMs on the raw reviews vectorised to 600 word indices, first as
-one-hot vectors, then through a learned Embedding, without and with masking.
+one-hot vectors, then through a learned Embedding, without and with masking,
+then through GloVe's pretrained vectors, frozen. Without glove.6B.100d.txt the
+GloVe model is only checked, and one line says where to put the file.
 """
 
 import keras
@@ -21,17 +23,19 @@ from chapters.ch6_text_and_sequences import (
     record_validation,
 )
 from chapters.figures import plot_side_by_side, save_figure
-from datasets import aclimdb
+from datasets import DataNotFoundError, aclimdb, glove
 from datasets.arrays import array_dataset
 from datasets.imdb import load_padded_imdb
 from models.text_networks import (
     EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
+    GLOVE_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
     IMDB_LSTM_BOOK_PARAMS,
     IMDB_SIMPLE_RNN_BOOK_PARAMS,
     ONE_HOT_BIDIRECTIONAL_LSTM_BOOK_PARAMS,
     SIMPLE_RNN_SUMMARY_BOOK_PARAMS,
     STACKED_SIMPLE_RNN_BOOK_PARAMS,
     embedding_bidirectional_lstm,
+    glove_bidirectional_lstm,
     imdb_lstm,
     imdb_simple_rnn,
     one_hot_bidirectional_lstm,
@@ -51,9 +55,9 @@ SUMMARIES = {
 
 # The book's recipes. 1st edition: the 10,000 most frequent words, reviews cut to 500 words, rmsprop, 10 epochs of
 # 128. 2nd edition: 20,000 words, reviews as their first 600 word indices (padded with zeros), rmsprop, 10 epochs of
-# 32.
+# 32; the GloVe model embeds them with GloVe's 100-dimensional vectors.
 IMDB = dict(max_features=10_000, maxlen=500, epochs=10, batch_size=128)
-SEQUENCES = dict(max_tokens=20_000, max_length=600, epochs=10, batch_size=aclimdb.BATCH_SIZE)
+SEQUENCES = dict(max_tokens=20_000, max_length=600, glove_dimension=100, epochs=10, batch_size=aclimdb.BATCH_SIZE)
 MASK_DEMO_INPUTS = [[4, 3, 2, 1, 0, 0, 0], [5, 4, 3, 2, 1, 0, 0], [2, 1, 0, 0, 0, 0, 0]]
 
 # The models: name -> (what it is, its builder, the book's count per layer).
@@ -72,6 +76,9 @@ MODELS_2ND_EDITION = {
                                             lambda: embedding_bidirectional_lstm(SEQUENCES["max_tokens"],
                                                                                  mask_zero=True),
                                             EMBEDDING_BIDIRECTIONAL_LSTM_BOOK_PARAMS),
+    # Its builder takes the GloVe matrix (glove_matrix below).
+    "glove_bidirectional_lstm": ("GloVe's vectors, frozen, masked -> Bidirectional(LSTM(32))",
+                                 glove_bidirectional_lstm, GLOVE_BIDIRECTIONAL_LSTM_BOOK_PARAMS),
 }
 MODELS = {1: tuple(MODELS_1ST_EDITION), 2: tuple(MODELS_2ND_EDITION)}
 
@@ -83,12 +90,16 @@ BOOK = {
     "one_hot_bidirectional_lstm": {"test_accuracy": 0.87},
     "embedding_bidirectional_lstm": {"test_accuracy": 0.87},
     "embedding_bidirectional_lstm_masked": {"test_accuracy": 0.88},
+    # The book prints the parameters, no test accuracy: pretrained embeddings "aren't very helpful" on this task.
+    "glove_bidirectional_lstm": {"trainable_params": 34_113, "non_trainable_params": 2_000_000,
+                                 "test_accuracy": None},
 }
+GLOVE_NOTE = "the book gives no figure: pretrained embeddings 'aren't very helpful' on this task"
 
 
 @CHAPTER.section("6.2", "Understanding recurrent neural networks",
                  "a NumPy RNN equal to SimpleRNN; SimpleRNN (322,113; ~0.85) and LSTM (328,353; ~0.89) on IMDB; "
-                 "2nd ed.: bidirectional LSTMs on one-hot tokens and embeddings, with masking (~0.87-0.88)",
+                 "2nd ed.: bidirectional LSTMs on one-hot tokens, embeddings (masked or not), GloVe (~0.87-0.88)",
                  distributable=True)
 def recurrent_networks(run):
     {1: recurrent_networks_1st_edition, 2: sequence_models_2nd_edition}[run.edition](run)
@@ -151,16 +162,31 @@ def sequence_models_2nd_edition(run):
     # The data: the raw reviews as their first 600 word indices of 20,000 (TextVectorization, learned on the
     # training reviews), in batches of 32.
     if not run.summary_only:
-        train, val, test, _ = aclimdb.int_sequence_datasets(
+        train, val, test, vectorizer = aclimdb.int_sequence_datasets(
             SEQUENCES["max_tokens"], SEQUENCES["max_length"], run.data_dir, run.batch_size(SEQUENCES["batch_size"]),
             run.seed, quick=run.quick)
     for name in names:
-        # The model: one-hot tokens, then a learned embedding (without, then with masking).
+        # The model: one-hot tokens, a learned embedding (without, then with masking), then GloVe's vectors of our
+        # 20,000 tokens (zeros for the tokens GloVe does not know), frozen, masking the padding.
         title, build, book_params = MODELS_2ND_EDITION[name]
+        matrix = missing = None
+        if name == "glove_bidirectional_lstm":
+            try:
+                matrix = glove_matrix(run, None if run.summary_only else vectorizer.get_vocabulary())
+            except DataNotFoundError as e:
+                missing, matrix = e, glove_matrix(run, None)
         run.clear_session()
-        model = build()
+        model = build() if matrix is None else build(matrix)
         run.check_against_book(model, book_params, f"DLwP 2e 11.3.3, {title}")
-        if run.summary_only:
+        if matrix is not None:  # the embedding is frozen: only the LSTMs and the classifier train
+            run.record(f"{name}.trainable_params", sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+                       book=BOOK[name]["trainable_params"])
+            run.record(f"{name}.non_trainable_params",
+                       sum(int(np.prod(w.shape)) for w in model.non_trainable_weights),
+                       book=BOOK[name]["non_trainable_params"])
+        if missing is not None:
+            run.record(f"{name}.missing", str(missing), label=f"{name} is not trained")
+        if run.summary_only or missing is not None:
             continue
         model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
                       **compile_settings(run, "recurrent"))
@@ -170,8 +196,21 @@ def sequence_models_2nd_edition(run):
         # The book evaluates the checkpoint of the lowest validation loss.
         model, epoch = best_weights(run, name, model, history)
         run.record(f"{name}.test_accuracy_best_checkpoint", float(model.evaluate(test, verbose=0)[1]),
-                   book=BOOK[name]["test_accuracy"], note=note,
+                   book=BOOK[name]["test_accuracy"],
+                   note=", ".join(filter(None, [note, GLOVE_NOTE if name == "glove_bidirectional_lstm" else ""])),
                    label=f"{name}: test accuracy (best checkpoint, epoch {epoch})")
+
+
+def glove_matrix(run, vocabulary):
+    """11.3.3's embedding_matrix: row i holds GloVe's vector of token i, zeros for a token GloVe does not know
+    (and for the padding and [UNK]). Zeros everywhere without a vocabulary (--summary-only: only the check)."""
+    rows, dimension = SEQUENCES["max_tokens"], SEQUENCES["glove_dimension"]
+    if vocabulary is None:
+        return np.zeros((rows, dimension), "float32")
+    vectors = glove.load_glove(run.data_dir, dimension, words=set(vocabulary))
+    run.record("glove_bidirectional_lstm.words_found", len(vectors), note=f"of our {len(vocabulary):,} tokens; "
+               "glove.6B has 400,000", label="GloVe vectors found for our tokens")
+    return glove.embedding_matrix(vocabulary, vectors, dimension, rows=rows)
 
 
 # ---------------------------------------------------------------------------
