@@ -8,7 +8,7 @@ Part "imdb_lstm" (6.2): Embedding(10000, 32) -> LSTM(32) -> Dense(1) on reviews
 cut to 500 words, batches of 128, the last 20% of the training reviews for
 validation. The book's recipe: NumPy arrays into fit(validation_split=0.2),
 default compile settings. Ours: the chapter's tf.data pipeline and the compile
-settings chosen for recurrent models (chapters.ch6_text_and_sequences.recipes).
+settings chosen for recurrent models (chapters.performance).
 The two train in turns, one epoch each (benchmarks.common.compare_training_recipes);
 both are evaluated on the first 5,000 test reviews.
 
@@ -26,10 +26,9 @@ import keras
 import numpy as np
 
 from benchmarks.common import benchmark_parser, compare_training_recipes, write_report
-from chapters.ch6_text_and_sequences.recipes import VALIDATION_SPLIT
 from chapters.performance import PERFORMANCE_DEFAULTS, setup_device
 from datasets.arrays import array_dataset
-from datasets.imdb import load_imdb
+from datasets.imdb import VALIDATION_SPLIT, load_imdb
 from models.text_networks import imdb_lstm
 
 TEST_REVIEWS = 5_000
@@ -37,8 +36,6 @@ TEST_REVIEWS = 5_000
 
 def imdb_lstm_part(args, device):
     """Our recipe against the book's, per epoch, for the 6.2 LSTM."""
-    import chapters.ch6_text_and_sequences.recipes  # noqa: F401 (the recurrent rows of PERFORMANCE_DEFAULTS)
-
     settings = PERFORMANCE_DEFAULTS[(device, "recurrent")]
     imdb = load_imdb(num_words=10_000, data_dir=args.data_dir)
     if args.quick:

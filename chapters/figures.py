@@ -53,3 +53,21 @@ def plot_history(history, path, title="", first_epoch=1):
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def plot_side_by_side(histories, titles, path, metrics=("accuracy", "loss")):
+    """Several models' curves: one column per model, one row per metric (training dots, validation line), the
+    y axes shared per row. `histories`: {name: history}; `titles`: {name: its column's title}."""
+    fig, axes = plt.subplots(len(metrics), len(histories), figsize=(5.5 * len(histories), 4 * len(metrics)),
+                             squeeze=False, sharey="row")
+    for column, (name, history) in enumerate(histories.items()):
+        epochs = range(1, len(history["loss"]) + 1)
+        for row, metric in enumerate(metrics):
+            ax = axes[row][column]
+            ax.plot(epochs, history[metric], "bo", markersize=3, label=f"Training {metric}")
+            ax.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")
+            ax.set_title(f"{titles[name]}: {metric}", fontsize=10)
+            ax.set_xlabel("Epochs")
+            ax.legend()
+    fig.tight_layout()
+    return save_figure(fig, path)

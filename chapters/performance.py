@@ -23,6 +23,12 @@ PERFORMANCE_DEFAULTS = {
     ("CPU", "conv"): dict(jit_compile=False, steps_per_execution=16),
     ("GPU", "dense"): dict(jit_compile=True, steps_per_execution=64),
     ("GPU", "conv"): dict(jit_compile=True, steps_per_execution=16),
+    # Recurrent models (chapter 6), measured with benchmarks/ch6_recurrent_networks.py: on a CPU, XLA compiles
+    # the recurrence's loop into fused steps. On a GPU, Keras runs the LSTM and GRU layers that cuDNN can compute
+    # (no recurrent dropout, reset_after=True) on cuDNN's kernels, which XLA cannot compile: Keras's
+    # jit_compile="auto" uses XLA only for models without such layers (the recurrent-dropout ones).
+    ("CPU", "recurrent"): dict(jit_compile=True, steps_per_execution=1),
+    ("GPU", "recurrent"): dict(jit_compile="auto", steps_per_execution=16),
 }
 
 

@@ -15,7 +15,9 @@ The 1st edition (6.1) reads `train/` and `test/` itself (`read_reviews`). The
 2nd edition (chapter 11) moves 20% of `train/` into a `val/` folder, chosen with
 `random.Random(1337)`; `build_validation_split()` makes that split as a copy in
 the Keras cache, so the user's folder is never changed, and `text_datasets()`
-reads the three folders with `keras.utils.text_dataset_from_directory`.
+reads the three folders with `keras.utils.text_dataset_from_directory`;
+`review_datasets()` finds them and keeps a few batches for --quick, and
+`int_sequence_datasets()` turns the reviews into word indices (11.3.3, 11.4).
 """
 
 import hashlib
@@ -27,6 +29,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from datasets.arrays import without_autotuning
 from datasets.paths import (
     ARCHIVE_FAULTS,
     DataError,
@@ -218,3 +221,40 @@ def text_datasets(root, batch_size=32, seed=None, split_folder=None):
     val = keras.utils.text_dataset_from_directory(Path(split_folder) / "val", **read)
     test = keras.utils.text_dataset_from_directory(Path(root) / "test", **read)
     return train, val, test
+
+
+BATCH_SIZE = 32  # text_dataset_from_directory's batches (the 2nd edition's)
+QUICK_BATCHES = {"train": 2, "val": 1, "test": 1}  # --quick: a few batches of the shuffled reviews
+
+
+def review_datasets(data_dir=None, batch_size=BATCH_SIZE, seed=None, quick=False):
+    """(train, val, test) of (review text, label) batches: 20,000 reviews to train on, 5,000 set apart for
+    validation, 25,000 to test, as the 2nd edition reads them. `quick`: QUICK_BATCHES of each; val and test the
+    same ones every epoch (both classes: the files are shuffled)."""
+    train, val, test = text_datasets(find_aclimdb(data_dir), batch_size=batch_size, seed=seed)
+    if quick:
+        train = train.take(QUICK_BATCHES["train"])
+        val, test = val.take(QUICK_BATCHES["val"]).cache(), test.take(QUICK_BATCHES["test"]).cache()
+    return train, val, test
+
+
+def int_sequence_datasets(max_tokens, max_length, data_dir=None, batch_size=BATCH_SIZE, seed=None, quick=False):
+    """(train, val, test, vectorizer): the reviews as their first `max_length` word indices of `max_tokens`
+    (padded with zeros), the 2nd edition's TextVectorization(output_mode="int") learned on the training reviews.
+
+    The indices are computed once and cached; each epoch then takes the cached batches in a new order.
+    """
+    import keras
+
+    train, val, test = review_datasets(data_dir, batch_size, seed, quick)
+    vectorizer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
+                                                output_sequence_length=max_length)
+    vectorizer.adapt(train.map(lambda x, y: x))
+
+    def vectorized(dataset, shuffle=False):
+        dataset = dataset.map(lambda x, y: (vectorizer(x), y), num_parallel_calls=4).cache()
+        if shuffle:
+            dataset = dataset.shuffle(1024, seed=seed, reshuffle_each_iteration=True)
+        return without_autotuning(dataset.prefetch(2))
+
+    return vectorized(train, shuffle=True), vectorized(val), vectorized(test), vectorizer

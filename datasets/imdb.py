@@ -1,4 +1,4 @@
-"""IMDB movie reviews (book section 3.5): 25,000 training and 25,000 test reviews, labelled 1 (positive) or 0.
+"""IMDB movie reviews (book sections 3.5, 6.x): 25,000 training and 25,000 test reviews, labelled 1 (positive) or 0.
 
 Each review is a list of word indices. `load_imdb()` looks for, in order:
 1. a local `imdb/imdb.npz` (or `imdb.npz`) found by the data-directory search;
@@ -219,6 +219,51 @@ def _reverse(items):
 
 def reverse_index(word_index):
     return _reverse(tuple(word_index.items()))
+
+
+# ---------------------------------------------------------------------------
+# Padded word sequences (chapter 6, 1st edition)
+# ---------------------------------------------------------------------------
+
+QUICK_REVIEWS = (256, 128)  # --quick: the first training and test reviews
+VALIDATION_SPLIT = 0.2  # the 1st edition's fit(..., validation_split=0.2): the last 20% of the training reviews
+
+
+@dataclass
+class PaddedReviews:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    note: str  # what a --quick run kept, or ""
+
+
+def load_padded_imdb(maxlen, num_words=10_000, data_dir=None, reverse=False, quick=False):
+    """The book's `imdb.load_data(num_words)` + `pad_sequences(maxlen)`, and its validation_split=0.2.
+
+    pad_sequences keeps the last `maxlen` words of a longer review and pads a
+    shorter one with zeros in front. `reverse`: each review read backwards
+    (reversed before padding, as the book does). Keras's validation_split
+    holds out the last 20% of the training arrays. `quick`: the first
+    QUICK_REVIEWS reviews only.
+    """
+    import keras
+
+    imdb = load_imdb(num_words=num_words, data_dir=data_dir)
+    if quick:
+        imdb = imdb.head(*QUICK_REVIEWS)
+    train, test = imdb.train_data, imdb.test_data
+    if reverse:
+        train, test = [s[::-1] for s in train], [s[::-1] for s in test]
+    x_train = keras.utils.pad_sequences(train, maxlen=maxlen)
+    x_test = keras.utils.pad_sequences(test, maxlen=maxlen)
+    print(f"{len(x_train)} train sequences, {len(x_test)} test sequences; input_train shape: {x_train.shape}")
+    y_train, y_test = imdb.train_labels.astype("float32"), imdb.test_labels.astype("float32")
+    split = int(len(x_train) * (1 - VALIDATION_SPLIT))
+    return PaddedReviews(x_train[:split], y_train[:split], x_train[split:], y_train[split:], x_test, y_test,
+                         note=f"--quick: {len(x_train)} reviews" if quick else "")
 
 
 # ---------------------------------------------------------------------------

@@ -152,6 +152,61 @@ def generator(data, lookback, delay, min_index, max_index, shuffle=False, batch_
     return without_autotuning(dataset.prefetch(2))
 
 
+BOOK_ROWS = 420_551  # the 1st edition's file
+QUICK_VALIDATION_STEPS = 2  # --quick: batches of a validation pass
+
+
+@dataclass
+class NormalizedJena:
+    """The normalised measurements and where the 1st edition's three parts of them end."""
+    float_data: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    train_end: int  # rows 0 - train_end for training
+    val_end: int  # train_end + 1 - val_end for validation, val_end + 1 - the end for test
+    temperature_column: int
+    note: str  # "" for the book's file; what changed for a shorter one
+
+
+def load_jena_1st_edition(data_dir, train_rows, val_rows):
+    """The CSV as float_data, normalised with the mean and std of its first `train_rows` rows (the book's 200,000).
+
+    A file shorter than the book's (a sample of it) keeps the book's
+    proportions: its parts end at the same fractions of its rows, and the
+    note says so.
+    """
+    climate = load_jena(data_dir)
+    rows, note = len(climate.float_data), ""
+    if rows < BOOK_ROWS:
+        train_rows, val_rows = int(rows * train_rows / BOOK_ROWS), int(rows * val_rows / BOOK_ROWS)
+        note = f"a file of {rows:,} rows, fewer than the book's {BOOK_ROWS:,}: its parts end at rows {train_rows:,} " \
+               f"and {val_rows:,}"
+        print(f"Note: {note}")
+    float_data, mean, std = normalize(climate.float_data, train_rows)
+    return NormalizedJena(float_data, mean, std, train_rows, val_rows, climate.temperature_column, note)
+
+
+def generators_1st_edition(data, lookback, step, delay, batch_size, seed=None, reverse=False, quick=False):
+    """(train, validation, validation steps): the book's generators over rows 0-200,000 (random batches, for
+    ever) and 200,001-300,000 (in order). `quick`: QUICK_VALIDATION_STEPS validation batches."""
+    common = dict(lookback=lookback, delay=delay, step=step, batch_size=batch_size, reverse=reverse,
+                  target_column=data.temperature_column)
+    train = generator(data.float_data, min_index=0, max_index=data.train_end, shuffle=True, seed=seed, **common)
+    validation = generator(data.float_data, min_index=data.train_end + 1, max_index=data.val_end, **common)
+    val_steps = full_batches(data.train_end + 1, data.val_end, lookback, batch_size)
+    if quick:
+        val_steps = min(val_steps, QUICK_VALIDATION_STEPS)
+        validation = validation.take(val_steps)
+    return train, validation, val_steps
+
+
+def evaluate_naive_method(validation, temperature_column=1):
+    """The common-sense baseline: the temperature 24 hours from now is the last one in the sample (mean abs error)."""
+    errors = [np.abs(np.asarray(samples)[:, -1, temperature_column] - np.asarray(targets))
+              for samples, targets in validation]
+    return float(np.mean(np.concatenate(errors)))
+
+
 def full_batches(min_index, max_index, lookback, batch_size):
     """The batches the book's sequential generator yields before it starts again.
 

@@ -64,7 +64,7 @@ def second_edition(tmp_path_factory):
     before = fingerprint(data / "aclImdb")
     runs = {}
     for section, extra in (("6.1", ["--models", "bigrams_tf_idf"]),
-                           ("6.2", ["--models", "embedding_bidirectional_lstm_masked"]),
+                           ("6.2", ["--models", "embedding_bidirectional_lstm_masked", "glove_bidirectional_lstm"]),
                            ("6.3", ["--models", "lstm", "bidirectional_lstm"]),
                            ("6.4", ["--models", "positional_transformer"])):
         runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", "--data-dir", data,
@@ -178,6 +178,17 @@ def test_6_2_second_edition_trains_the_masked_bidirectional_lstm_10_epochs(secon
     assert results["embedding_bidirectional_lstm_masked.test_accuracy_best_checkpoint"]["book"] == 0.88
 
 
+def test_6_2_second_edition_without_glove_checks_the_glove_model_says_where_to_put_the_file_and_goes_on(
+        second_edition):
+    folder, runs, _ = second_edition
+    results = results_of(folder / "out", "6.2")
+    missing = results["glove_bidirectional_lstm.missing"]["value"]
+    assert "glove.6B.zip (822 MB)" in missing and "glove.6B.100d.txt" in missing and "<data dir>/glove/" in missing
+    assert len([line for line in runs["6.2"][1].splitlines() if "glove.6B.zip" in line]) == 1
+    assert results["book_check.glove_bidirectional_lstm"]["value"] == "MATCH"
+    assert set(training_of(folder / "out", "6.2")) == {"embedding_bidirectional_lstm_masked"}
+
+
 def test_6_3_second_edition_measures_the_baseline_in_degrees_and_trains_with_mse(second_edition):
     folder, _, _ = second_edition
     results = results_of(folder / "out", "6.3")
@@ -242,12 +253,10 @@ def test_the_jena_models_without_their_csv_stop_with_one_line(tmp_path):
 
 
 def test_quick_validation_and_test_batches_of_the_raw_reviews_hold_both_classes(tmp_path):
-    from chapters.ch6_text_and_sequences.recipes import raw_review_datasets
-    from tests.helpers import make_run
+    from datasets.aclimdb import review_datasets
 
     write_aclimdb(tmp_path / "data" / "aclImdb", {"train": 100, "test": 50})  # 40 + 40 val, 50 + 50 test reviews
-    run = make_run(tmp_path, section="6.1", edition=2, quick=True, data_dir=tmp_path / "data")
-    _, val, test = raw_review_datasets(run)
+    _, val, test = review_datasets(tmp_path / "data", seed=0, quick=True)
     for dataset in (val, test):
         first, again = ([int(label) for _, labels in dataset for label in labels] for _ in range(2))
         assert sorted(set(first)) == [0, 1] and first == again  # both classes, the same subset every epoch

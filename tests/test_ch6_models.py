@@ -1,12 +1,11 @@
 """Chapter 6's models and recipes: every layer's parameters (both GRU parameterisations), each edition's recipe,
-the NumPy recurrent layer, the toy encodings, and masking inside the Transformer encoder."""
+the NumPy recurrent layer, the toy encodings, masking inside the Transformer encoder, the chapter's data limits."""
 
 import keras
 import numpy as np
 import pytest
 
 from chapters.ch6_text_and_sequences import advanced_recurrent as s6_3
-from chapters.ch6_text_and_sequences import recipes
 from chapters.ch6_text_and_sequences import recurrent_networks as s6_2
 from chapters.ch6_text_and_sequences import sequence_convnets as s6_4
 from chapters.ch6_text_and_sequences import word_embeddings as s6_1
@@ -15,35 +14,38 @@ from models import timeseries_networks as timeseries
 from tests.helpers import layer_params
 
 
-def checked(training):
-    """The table's model: its per-layer parameters, asserted equal to the table's book counts."""
-    model = training.build_model()
-    assert layer_params(model) == training.book_params, model.name
+def checked(entry):
+    """A section's table entry (what it is, its builder, the book's counts per layer): the model, its counts
+    asserted equal to the book's."""
+    _, build, book_params = entry
+    model = build()
+    assert layer_params(model) == book_params, model.name
     return model
 
 
-def learning_rate(training):
-    return pytest.approx(float(training.optimizer().get_config()["learning_rate"]))
+def trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 # --- 6.1 -----------------------------------------------------------------------------------------------
 
 def test_imdb_embedding_has_80_161_parameters_and_trains_10_epochs_of_32():
-    training = s6_1.FIRST_EDITION["imdb_embedding"]
-    checked(training)
-    assert training.book_params == [80_000, 0, 161]
-    assert (training.epochs, training.batch_size, training.loss) == (10, 32, "binary_crossentropy")
-    assert learning_rate(training) == 1e-3
-    assert (s6_1.IMDB_MAX_FEATURES, s6_1.IMDB_MAXLEN) == (10_000, 20)
+    recipe = s6_1.IMDB_EMBEDDING
+    model = text.imdb_embedding_model(recipe["max_features"], recipe["maxlen"])
+    assert layer_params(model) == text.IMDB_EMBEDDING_BOOK_PARAMS == [80_000, 0, 161]
+    assert model.input_shape == (None, 20)
+    assert recipe == dict(max_features=10_000, maxlen=20, epochs=10, batch_size=32)
 
 
 def test_glove_model_has_1_320_065_parameters_of_which_320_065_train():
-    training = s6_1.FIRST_EDITION["glove"]
-    model = checked(training)
-    assert training.book_params == [1_000_000, 0, 320_032, 33]
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 320_065
+    recipe = s6_1.RAW_TEXT
+    model = text.raw_text_embedding_model(recipe["max_words"], recipe["maxlen"], recipe["embedding_dim"],
+                                          embedding_matrix=np.zeros((10_000, 100), "float32"))
+    assert layer_params(model) == text.RAW_TEXT_EMBEDDING_BOOK_PARAMS == [1_000_000, 0, 320_032, 33]
+    assert trainable(model) == text.RAW_TEXT_EMBEDDING_TRAINABLE_WITH_GLOVE == 320_065
     assert model.layers[0].trainable is False
-    assert (training.epochs, training.batch_size) == (10, 32)
+    learned = text.raw_text_embedding_model()  # the same model learning its embedding
+    assert layer_params(learned) == layer_params(model) and trainable(learned) == 1_320_065
 
 
 def test_glove_vectors_are_the_frozen_embedding():
@@ -53,18 +55,12 @@ def test_glove_vectors_are_the_frozen_embedding():
     assert not model.layers[0].trainable_weights
 
 
-def test_the_learned_embedding_model_is_the_same_model_trainable():
-    training = s6_1.FIRST_EDITION["learned_embedding"]
-    model = checked(training)
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 1_320_065
-    assert (training.epochs, training.batch_size) == (10, 32)
-
-
 def test_raw_text_recipe_is_200_training_and_10_000_validation_reviews_of_100_words():
-    assert (s6_1.RAW_TEXT_MAXLEN, s6_1.MAX_WORDS, s6_1.EMBEDDING_DIM) == (100, 10_000, 100)
-    assert (s6_1.TRAINING_SAMPLES, s6_1.VALIDATION_SAMPLES) == (200, 10_000)
+    assert s6_1.RAW_TEXT == dict(max_words=10_000, maxlen=100, embedding_dim=100, training_samples=200,
+                                 validation_samples=10_000, epochs=10, batch_size=32)
     assert s6_1.QUICK_RAW_TEXT == dict(reviews_per_class=150, training=100, validation=100, test_per_class=50)
-    assert s6_1.FIRST_EDITION["glove"].book["test_accuracy"] == 0.5366
+    assert s6_1.BOOK["glove"]["test_accuracy"] == 0.5366
+    assert s6_1.MODELS[1] == ("imdb_embedding", "glove", "learned_embedding")
 
 
 def test_toy_encodings_have_the_books_shapes():
@@ -104,18 +100,17 @@ def test_unknown_words_are_dropped_and_the_last_100_words_kept():
 
 
 def test_bag_of_words_models_have_320_033_parameters_and_their_vectorizations():
-    for name, training in s6_1.SECOND_EDITION.items():
-        checked(training)
-        assert training.book_params == [0, 320_016, 0, 17]
-        assert (training.epochs, training.batch_size, training.loss) == (10, 32, "binary_crossentropy"), name
+    model = text.bag_of_words_model(s6_1.BAG_OF_WORDS["max_tokens"])
+    assert layer_params(model) == text.BAG_OF_WORDS_BOOK_PARAMS == [0, 320_016, 0, 17]
+    assert s6_1.BAG_OF_WORDS == dict(max_tokens=20_000, epochs=10, batch_size=32)
+    assert s6_1.MODELS[2] == tuple(s6_1.VECTORIZATIONS) == tuple(s6_1.TITLES)
     assert s6_1.VECTORIZATIONS == {"unigrams": dict(output_mode="multi_hot"),
                                    "bigrams": dict(output_mode="multi_hot", ngrams=2),
                                    "bigrams_tf_idf": dict(output_mode="tf_idf", ngrams=2)}
-    assert s6_1.BAG_OF_WORDS_MAX_TOKENS == 20_000
 
 
 def test_bag_of_words_model_drops_half_its_hidden_units():
-    model = s6_1.SECOND_EDITION["unigrams"].build_model()
+    model = text.bag_of_words_model()
     assert model.layers[1].units == 16 and model.layers[2].rate == 0.5
 
 
@@ -129,13 +124,14 @@ def test_the_books_simple_rnn_summaries():
 
 
 def test_imdb_simple_rnn_and_lstm_have_322_113_and_328_353_parameters_10_epochs_of_128():
-    simple_rnn, lstm = s6_2.FIRST_EDITION["simple_rnn"], s6_2.FIRST_EDITION["lstm"]
+    from datasets.imdb import VALIDATION_SPLIT
+
+    simple_rnn, lstm = s6_2.MODELS_1ST_EDITION["simple_rnn"], s6_2.MODELS_1ST_EDITION["lstm"]
     checked(simple_rnn), checked(lstm)
-    assert simple_rnn.book_params == [320_000, 2_080, 33] and lstm.book_params == [320_000, 8_320, 33]
-    for training in (simple_rnn, lstm):
-        assert (training.epochs, training.batch_size, training.loss) == (10, 128, "binary_crossentropy")
-        assert learning_rate(training) == 1e-3
-    assert (s6_2.MAX_FEATURES, s6_2.MAXLEN, recipes.VALIDATION_SPLIT) == (10_000, 500, 0.2)
+    assert simple_rnn[2] == [320_000, 2_080, 33] and lstm[2] == [320_000, 8_320, 33]
+    assert s6_2.IMDB == dict(max_features=10_000, maxlen=500, epochs=10, batch_size=128)
+    assert VALIDATION_SPLIT == 0.2
+    assert s6_2.MODELS[1] == ("simple_rnn", "lstm")
 
 
 def test_numpy_rnn_equals_simple_rnn_with_the_same_weights():
@@ -157,21 +153,19 @@ def test_numpy_rnn_carries_its_state_from_step_to_step():
 
 
 def test_second_edition_sequence_models_5_128_513_and_5_194_049_parameters():
-    one_hot = s6_2.SECOND_EDITION["one_hot_bidirectional_lstm"]
+    one_hot = s6_2.MODELS_2ND_EDITION["one_hot_bidirectional_lstm"]
     checked(one_hot)
-    assert one_hot.book_params == [0, 0, 5_128_448, 0, 65]
+    assert one_hot[2] == [0, 0, 5_128_448, 0, 65]
     for name in ("embedding_bidirectional_lstm", "embedding_bidirectional_lstm_masked"):
-        checked(s6_2.SECOND_EDITION[name])
-        assert s6_2.SECOND_EDITION[name].book_params == [0, 5_120_000, 73_984, 0, 65]
-    for training in s6_2.SECOND_EDITION.values():
-        assert (training.epochs, training.batch_size) == (10, 32)
-    assert [t.book["test_accuracy"] for t in s6_2.SECOND_EDITION.values()] == [0.87, 0.87, 0.88]
-    assert (s6_2.MAX_TOKENS, s6_2.MAX_LENGTH) == (20_000, 600)
+        checked(s6_2.MODELS_2ND_EDITION[name])
+        assert s6_2.MODELS_2ND_EDITION[name][2] == [0, 5_120_000, 73_984, 0, 65]
+    assert s6_2.SEQUENCES == dict(max_tokens=20_000, max_length=600, glove_dimension=100, epochs=10, batch_size=32)
+    assert [s6_2.BOOK[name]["test_accuracy"] for name in s6_2.MODELS[2]] == [0.87, 0.87, 0.88, None]
 
 
 def test_only_the_masked_model_masks_the_padding():
-    masked = s6_2.SECOND_EDITION["embedding_bidirectional_lstm_masked"].build_model()
-    plain = s6_2.SECOND_EDITION["embedding_bidirectional_lstm"].build_model()
+    masked = s6_2.MODELS_2ND_EDITION["embedding_bidirectional_lstm_masked"][1]()
+    plain = s6_2.MODELS_2ND_EDITION["embedding_bidirectional_lstm"][1]()
     assert masked.layers[1].mask_zero is True and plain.layers[1].mask_zero is False
     assert masked.layers[1].output_dim == 256 and masked.layers[3].rate == 0.5
 
@@ -193,46 +187,43 @@ JENA_1ST_EDITION_COUNTS = {
 
 @pytest.mark.parametrize("gru", ["book", "keras3"])
 def test_jena_models_of_the_first_edition_have_the_books_counts_per_gru_parameterisation(gru):
-    table = s6_3.jena_trainings_1st_edition(gru)
-    assert {name: training.book_params for name, training in table.items()} == JENA_1ST_EDITION_COUNTS[gru]
-    for training in table.values():
-        model = checked(training)
+    table = s6_3.jena_models_1st_edition(gru)
+    assert {name: entry[2] for name, entry in table.items()} == JENA_1ST_EDITION_COUNTS[gru]
+    for entry in table.values():
+        model = checked(entry)
         grus = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.GRU)]
         assert all(layer.cell.reset_after is (gru == "keras3") for layer in grus)
 
 
-def test_jena_first_edition_recipe_rmsprop_mae_500_steps_and_the_books_epochs():
-    table = s6_3.jena_trainings_1st_edition("book")
-    assert {name: t.epochs for name, t in table.items()} == {
-        "dense": 20, "gru": 20, "gru_dropout": 40, "stacked_gru": 40, "reversed_gru": 20, "bidirectional_gru": 40}
-    for training in table.values():
-        assert (training.loss, training.steps_per_epoch, training.metrics) == ("mae", 500, ())
-        assert learning_rate(training) == 1e-3
-    assert (s6_3.LOOKBACK, s6_3.STEP, s6_3.DELAY, s6_3.BATCH_SIZE) == (1440, 6, 144, 128)
-    assert (s6_3.TRAIN_ROWS, s6_3.VALIDATION_ROWS, s6_3.STEPS_PER_EPOCH) == (200_000, 300_000, 500)
+def test_jena_first_edition_recipe_500_steps_and_the_books_epochs():
+    assert s6_3.EPOCHS[1] == {"dense": 20, "gru": 20, "gru_dropout": 40, "stacked_gru": 40, "reversed_gru": 20,
+                              "bidirectional_gru": 40, "reversed_lstm": 10, "bidirectional_lstm": 10}
+    assert s6_3.JENA == dict(lookback=1440, step=6, delay=144, batch_size=128, train_rows=200_000,
+                             validation_rows=300_000, steps_per_epoch=500)
     assert s6_3.BOOK_BASELINE == {"mae": 0.29, "celsius": 2.57}
     assert (s6_3.BOOK_SAMPLES_SHAPE, s6_3.BOOK_VALIDATION_STEPS) == ([128, 240, 14], 769)
     assert s6_3.READ_BACKWARDS == {"reversed_gru", "reversed_lstm"}
+    assert s6_3.GRU_RESET_AFTER == {1: {"book": False, "keras3": True}, 2: {"book": True, "keras3": True}}
+    assert s6_3.MODELS[1] == (*JENA_1ST_EDITION_COUNTS["book"], "reversed_lstm", "bidirectional_lstm")
 
 
 def test_jena_first_edition_dropouts():
-    table = s6_3.jena_trainings_1st_edition("book")
-    gru = table["gru_dropout"].build_model().layers[0]
+    table = s6_3.jena_models_1st_edition("book")
+    gru = table["gru_dropout"][1]().layers[0]
     assert (gru.dropout, gru.recurrent_dropout) == (0.2, 0.2)
-    first, second = table["stacked_gru"].build_model().layers[:2]
+    first, second = table["stacked_gru"][1]().layers[:2]
     assert (first.dropout, first.recurrent_dropout, first.return_sequences) == (0.1, 0.5, True)
     assert (second.units, second.dropout, second.recurrent_dropout) == (64, 0.1, 0.5)
     assert second.activation.__name__ == "relu"
-    assert table["gru"].build_model().layers[0].dropout == 0
+    assert table["gru"][1]().layers[0].dropout == 0
 
 
 def test_imdb_reversed_and_bidirectional_lstm_1_300_641_and_336_705_parameters():
-    reversed_lstm, bidirectional = s6_3.IMDB_TRAININGS["reversed_lstm"], s6_3.IMDB_TRAININGS["bidirectional_lstm"]
+    reversed_lstm, bidirectional = s6_3.IMDB_MODELS["reversed_lstm"], s6_3.IMDB_MODELS["bidirectional_lstm"]
     checked(reversed_lstm), checked(bidirectional)
-    assert reversed_lstm.book_params == [1_280_000, 20_608, 33]
-    assert bidirectional.book_params == [320_000, 16_640, 65]
-    for training in (reversed_lstm, bidirectional):
-        assert (training.epochs, training.batch_size) == (10, 128)
+    assert reversed_lstm[2] == [1_280_000, 20_608, 33]
+    assert bidirectional[2] == [320_000, 16_640, 65]
+    assert s6_3.IMDB == dict(max_features=10_000, maxlen=500, epochs=10, batch_size=128)
 
 
 JENA_2ND_EDITION_COUNTS = {"dense": [0, 0, 26_896, 17], "convnet": [0, 2_696, 0, 776, 0, 392, 0, 9],
@@ -241,74 +232,66 @@ JENA_2ND_EDITION_COUNTS = {"dense": [0, 0, 26_896, 17], "convnet": [0, 2_696, 0,
 
 
 def test_jena_models_of_the_second_edition_and_their_epochs():
-    table = s6_3.jena_trainings_2nd_edition("book")
-    assert {name: training.book_params for name, training in table.items()} == JENA_2ND_EDITION_COUNTS
-    assert s6_3.jena_trainings_2nd_edition("keras3")["stacked_gru"].book_params == [0, 4_608, 6_336, 0, 33]
-    assert {name: t.epochs for name, t in table.items()} == {
+    table = s6_3.jena_models_2nd_edition("book")
+    assert {name: entry[2] for name, entry in table.items()} == JENA_2ND_EDITION_COUNTS
+    assert s6_3.jena_models_2nd_edition("keras3")["stacked_gru"][2] == [0, 4_608, 6_336, 0, 33]
+    assert s6_3.EPOCHS[2] == {
         "dense": 10, "convnet": 10, "lstm": 10, "lstm_dropout": 50, "stacked_gru": 50, "bidirectional_lstm": 10}
-    for training in table.values():
-        checked(training)
-        assert (training.loss, training.metrics, training.steps_per_epoch) == ("mse", ("mae",), None)
-    assert (s6_3.SAMPLING_RATE, s6_3.SEQUENCE_LENGTH, s6_3.DELAY_2ND_EDITION, s6_3.BATCH_SIZE_2ND_EDITION) == (
-        6, 120, 858, 256)
+    for entry in table.values():
+        checked(entry)
+    assert s6_3.JENA_2ND_EDITION == dict(sampling_rate=6, sequence_length=120, delay=858, batch_size=256)
     assert s6_3.BOOK_BASELINE_2ND_EDITION == {"validation_mae": 2.44, "test_mae": 2.62}
-    assert table["lstm"].book == {"best_validation_mae": 2.36, "test_mae": 2.55}
+    assert s6_3.BOOK[2]["lstm"] == {"best_validation_mae": 2.36, "test_mae": 2.55}
+    assert s6_3.MODELS[2] == tuple(JENA_2ND_EDITION_COUNTS)
 
 
 def test_jena_second_edition_dropouts():
-    table = s6_3.jena_trainings_2nd_edition("book")
-    lstm = table["lstm_dropout"].build_model()
+    table = s6_3.jena_models_2nd_edition("book")
+    lstm = table["lstm_dropout"][1]()
     assert lstm.layers[1].recurrent_dropout == 0.25 and lstm.layers[2].rate == 0.5
-    stacked = table["stacked_gru"].build_model()
+    stacked = table["stacked_gru"][1]()
     assert [layer.recurrent_dropout for layer in stacked.layers[1:3]] == [0.5, 0.5] and stacked.layers[3].rate == 0.5
 
 
 def test_jena_second_edition_convnet_output_shapes():
-    model = s6_3.jena_trainings_2nd_edition("book")["convnet"].build_model()
+    model = s6_3.jena_models_2nd_edition("book")["convnet"][1]()
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
     assert shapes == timeseries.JENA_CONVNET_2ND_EDITION_OUTPUT_SHAPES == [
         (120, 14), (97, 8), (48, 8), (37, 8), (18, 8), (13, 8), (8,), (1,)]
 
 
-def test_gru_reset_after_is_the_books_per_edition():
-    assert s6_3.GRU_RESET_AFTER == {1: {"book": False, "keras3": True}, 2: {"book": True, "keras3": True}}
-
-
 # --- 6.4 -----------------------------------------------------------------------------------------------
 
 def test_imdb_convnet_has_1_315_937_parameters_a_sigmoid_and_rmsprop_1e_4():
-    training = s6_4.IMDB_TRAININGS["imdb_convnet"]
-    model = checked(training)
-    assert training.book_params == [1_280_000, 28_704, 0, 7_200, 0, 33]
+    model = text.imdb_convnet(s6_4.IMDB["max_features"], s6_4.IMDB["max_len"])
+    assert layer_params(model) == text.IMDB_CONVNET_BOOK_PARAMS == [1_280_000, 28_704, 0, 7_200, 0, 33]
     assert [tuple(layer.output.shape[1:]) for layer in model.layers] == text.IMDB_CONVNET_OUTPUT_SHAPES
     assert model.layers[-1].activation.__name__ == "sigmoid"
-    assert learning_rate(training) == 1e-4
-    assert (training.epochs, training.batch_size, training.loss) == (10, 128, "binary_crossentropy")
+    assert s6_4.IMDB == dict(max_features=10_000, max_len=500, learning_rate=1e-4, epochs=10, batch_size=128)
 
 
 @pytest.mark.parametrize("gru,conv_gru", [("book", [2_272, 0, 5_152, 6_240, 33]),
                                           ("keras3", [2_272, 0, 5_152, 6_336, 33])])
 def test_jena_convnets_have_the_books_counts(gru, conv_gru):
-    table = s6_4.jena_trainings(gru)
-    assert table["jena_convnet"].book_params == [2_272, 0, 5_152, 0, 5_152, 0, 33]
-    assert table["jena_conv_gru"].book_params == conv_gru
-    for training in table.values():
-        checked(training)
-        assert (training.epochs, training.steps_per_epoch, training.loss) == (20, 500, "mae")
-    gru_layer = table["jena_conv_gru"].build_model().layers[3]
+    table = s6_4.jena_models(gru)
+    assert table["jena_convnet"][2] == [2_272, 0, 5_152, 0, 5_152, 0, 33]
+    assert table["jena_conv_gru"][2] == conv_gru
+    for entry in table.values():
+        checked(entry)
+    gru_layer = table["jena_conv_gru"][1]().layers[3]
     assert (gru_layer.dropout, gru_layer.recurrent_dropout) == (0.1, 0.5)
-    assert (s6_4.CONV_GRU_LOOKBACK, s6_4.CONV_GRU_STEP) == (720, 3)
+    assert s6_4.JENA_SAMPLES == {"jena_convnet": dict(lookback=1440, step=6),
+                                 "jena_conv_gru": dict(lookback=720, step=3)}
+    assert s6_4.JENA_EPOCHS == 20 and s6_4.MODELS[1] == ("imdb_convnet", "jena_convnet", "jena_conv_gru")
 
 
 def test_transformers_have_5_664_033_and_5_817_633_parameters_20_epochs_of_32():
-    plain, positional = s6_4.TRANSFORMER_TRAININGS["transformer"], s6_4.TRANSFORMER_TRAININGS["positional_transformer"]
+    plain, positional = s6_4.TRANSFORMERS["transformer"], s6_4.TRANSFORMERS["positional_transformer"]
     checked(plain), checked(positional)
-    assert plain.book_params == [0, 5_120_000, 543_776, 0, 0, 257]
-    assert positional.book_params == [0, 5_273_600, 543_776, 0, 0, 257]
-    for training in (plain, positional):
-        assert (training.epochs, training.batch_size) == (20, 32)
-    assert (s6_4.VOCAB_SIZE, s6_4.SEQUENCE_LENGTH, s6_4.EMBED_DIM, s6_4.NUM_HEADS, s6_4.DENSE_DIM) == (
-        20_000, 600, 256, 2, 32)
+    assert plain[2] == [0, 5_120_000, 543_776, 0, 0, 257]
+    assert positional[2] == [0, 5_273_600, 543_776, 0, 0, 257]
+    assert s6_4.TRANSFORMER == dict(vocab_size=20_000, sequence_length=600, embed_dim=256, num_heads=2, dense_dim=32,
+                                    epochs=20, batch_size=32)
 
 
 def test_the_padding_mask_reaches_the_transformers_attention():
@@ -357,18 +340,15 @@ def test_custom_layers_survive_model_save_and_load(tmp_path):
     assert layer_params(keras.models.load_model(tmp_path / "o.keras")) == layer_params(one_hot)
 
 
-# --- the chapter's shared recipe ----------------------------------------------------------------------
+# --- the chapter's data and settings --------------------------------------------------------------------
 
-def test_imdb_arrays_pad_in_front_keep_the_last_words_and_hold_out_the_last_fifth(tmp_path):
-    from types import SimpleNamespace
-
-    from datasets.imdb import load_imdb
+def test_padded_imdb_pads_in_front_keeps_the_last_words_and_holds_out_the_last_fifth(tmp_path):
+    from datasets.imdb import load_imdb, load_padded_imdb
     from tests.helpers import write_word_sequence_data
 
     data = write_word_sequence_data(tmp_path / "data")
-    run = SimpleNamespace(data_dir=str(data), quick=False)
-    imdb = recipes.imdb_arrays(run, maxlen=20)
-    backwards = recipes.imdb_arrays(run, maxlen=20, reverse=True)
+    imdb = load_padded_imdb(maxlen=20, data_dir=str(data))
+    backwards = load_padded_imdb(maxlen=20, data_dir=str(data), reverse=True)
     reviews = load_imdb(num_words=10_000, data_dir=str(data)).train_data
     assert (len(imdb.x_train), len(imdb.x_val)) == (560, 140)  # validation_split=0.2 of 700
     for i in (0, 1):
@@ -376,14 +356,18 @@ def test_imdb_arrays_pad_in_front_keep_the_last_words_and_hold_out_the_last_fift
         assert imdb.x_train[i].tolist() == ([0] * max(0, 20 - len(review)) + review[-20:].tolist())
         assert backwards.x_train[i].tolist() == ([0] * max(0, 20 - len(review)) + review[::-1][-20:].tolist())
     np.testing.assert_array_equal(imdb.x_val[0][-5:], keras.utils.pad_sequences([reviews[560]], maxlen=20)[0][-5:])
-
+    quick = load_padded_imdb(maxlen=20, data_dir=str(data), quick=True)
+    assert (len(quick.x_train) + len(quick.x_val), len(quick.x_test)) == (256, 128)
+    assert quick.note == "--quick: 256 reviews" and imdb.note == ""
 
 
 def test_quick_limits():
-    assert recipes.QUICK_IMDB_REVIEWS == (256, 128)
-    assert recipes.QUICK_TEXT_BATCHES == {"train": 2, "val": 1, "test": 1}
-    assert recipes.QUICK_VALIDATION_STEPS == 2
-    assert recipes.TEXT_BATCH_SIZE == 32
+    from datasets import aclimdb, imdb, jena
+
+    assert imdb.QUICK_REVIEWS == (256, 128)
+    assert aclimdb.QUICK_BATCHES == {"train": 2, "val": 1, "test": 1}
+    assert jena.QUICK_VALIDATION_STEPS == 2
+    assert aclimdb.BATCH_SIZE == 32
 
 
 def test_recurrent_models_compile_with_xla_on_a_cpu_and_leave_cudnn_layers_to_keras_on_a_gpu():
@@ -393,10 +377,13 @@ def test_recurrent_models_compile_with_xla_on_a_cpu_and_leave_cudnn_layers_to_ke
     assert PERFORMANCE_DEFAULTS[("GPU", "recurrent")]["jit_compile"] == "auto"
 
 
-def test_glove_bidirectional_lstm_has_2_034_113_parameters_of_which_34_113_train():
-    matrix = np.random.default_rng(0).normal(size=(20_000, 100)).astype("float32")
-    model = text.glove_bidirectional_lstm(matrix)
-    assert layer_params(model) == text.GLOVE_BIDIRECTIONAL_LSTM_BOOK_PARAMS == [0, 2_000_000, 34_048, 0, 65]
-    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 34_113
-    np.testing.assert_array_equal(model.layers[1].get_weights()[0], matrix)
-    assert model.layers[1].mask_zero is True
+def test_the_recurrent_settings_are_declared_in_chapters_performance_itself():
+    """No chapter adds them at import time: chapters.performance alone has them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from chapters.performance import PERFORMANCE_DEFAULTS as table; "
+            "assert ('CPU', 'recurrent') in table and ('GPU', 'recurrent') in table; "
+            "assert not any(name.startswith('chapters.ch6') for name in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=Path(__file__).resolve().parents[1])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chapters.ch6_text_and_sequences import advanced_recurrent as s6_3
-from chapters.ch6_text_and_sequences import recipes
+from datasets import imdb as imdb_module
 from datasets.imdb import WordSequences
 from tests.helpers import make_run
 
@@ -34,24 +34,23 @@ def identified_imdb(monkeypatch):
     test, test_labels = identified_reviews(10)
     test = np.array([review + np.where(review >= IDENTITY, 100, 0) for review in test], dtype=object)  # 5100 + i
     imdb = WordSequences(train, train_labels, test, test_labels, "synthetic")
-    monkeypatch.setattr(recipes, "load_imdb", lambda **kwargs: imdb)
+    monkeypatch.setattr(imdb_module, "load_imdb", lambda **kwargs: imdb)
     return imdb
 
 
 def test_6_3_both_imdb_models_see_each_reviews_first_500_words_read_backwards(tmp_path, identified_imdb):
-    run = make_run(tmp_path, section="6.3")
-    for name in s6_3.IMDB_TRAININGS:
-        arrays = s6_3.imdb_arrays_of(run, name)
-        for x, y, reviews, labels in ((np.concatenate([arrays.x_train, arrays.x_val]),
-                                       np.concatenate([arrays.y_train, arrays.y_val]), identified_imdb.train_data,
-                                       identified_imdb.train_labels),
-                                      (arrays.x_test, arrays.y_test, identified_imdb.test_data,
-                                       identified_imdb.test_labels)):
-            assert x.shape[1] == s6_3.MAXLEN == 500
-            for row, label, review, book_label in zip(x, y, reviews, labels):
-                # the book reverses before pad_sequences(maxlen=500): the review's first 500 words, backwards
-                np.testing.assert_array_equal(row, review[:500][::-1], err_msg=name)
-                assert label == book_label
+    assert set(s6_3.IMDB_MODELS) == {"reversed_lstm", "bidirectional_lstm"}  # both train on these arrays
+    arrays = s6_3.imdb_read_backwards(make_run(tmp_path, section="6.3"))
+    for x, y, reviews, labels in ((np.concatenate([arrays.x_train, arrays.x_val]),
+                                   np.concatenate([arrays.y_train, arrays.y_val]), identified_imdb.train_data,
+                                   identified_imdb.train_labels),
+                                  (arrays.x_test, arrays.y_test, identified_imdb.test_data,
+                                   identified_imdb.test_labels)):
+        assert x.shape[1] == s6_3.IMDB["maxlen"] == 500
+        for row, label, review, book_label in zip(x, y, reviews, labels):
+            # the book reverses before pad_sequences(maxlen=500): the review's first 500 words, backwards
+            np.testing.assert_array_equal(row, review[:500][::-1])
+            assert label == book_label
 
 
 # ---------------------------------------------------------------------------
@@ -308,7 +307,7 @@ def test_6_3_normalises_jena_with_the_training_rows_statistics_only(walked):
     from datasets import jena
 
     _, spy, _ = walked
-    expected = {("6.3", 1): int(JENA_ROWS * s6_3.TRAIN_ROWS / recipes.BOOK_ROWS),
+    expected = {("6.3", 1): int(JENA_ROWS * s6_3.JENA["train_rows"] / jena.BOOK_ROWS),
                 ("6.3", 2): jena.split_sizes(JENA_ROWS).train}
     assert {record["section"]: record["train_rows"] for record in spy["normalized"]} == expected
     assert all(record["rows"] == JENA_ROWS for record in spy["normalized"])
