@@ -25,6 +25,7 @@ from chapters.performance import PERFORMANCE_DEFAULTS, cpu_has_native_bfloat16, 
 from datasets import dogs_vs_cats
 from datasets.arrays import array_dataset
 from datasets.mnist import QUICK_SUBSET, load_mnist
+from models.convnets import augmentation_1st_edition, dogs_vs_cats_convnet_1st_edition
 
 SEED = 42
 
@@ -66,31 +67,32 @@ def mnist_convnet_workload(args, settings, policies):
 
 def dogs_vs_cats_workload(args, settings, policies):
     """The same for 5.2's augmented training (1st edition): a looping augmented pipeline, 100 batches an epoch."""
-    training = FIRST_EDITION.trainings["augmentation_dropout"]
+    book = FIRST_EDITION
     root = dogs_vs_cats.find_cats_and_dogs_small(args.data_dir)
     per_class = {"train": 40, "validation": 20} if args.quick else {"train": None, "validation": None}
     splits = {split: dogs_vs_cats.load_split(root, split, per_class[split]) for split in per_class}
-    steps = 2 if args.quick else training.steps_per_epoch
-    make = dict(image_size=FIRST_EDITION.image_size, batch_size=training.batch_size, scale=True)
+    steps = 2 if args.quick else book["augmented_steps_per_epoch"]
+    make = dict(image_size=book["image_size"], batch_size=book["augmented_batch_size"], scale=True)
     validation = dogs_vs_cats.make_dataset(splits["validation"], **make)
     starting_weights = {}
 
     def prepare(name, repeat):
         keras.utils.set_random_seed(SEED + repeat)
-        model = built_under(policies[name], lambda: training.build_model(SEED))
+        model = built_under(policies[name], lambda: dogs_vs_cats_convnet_1st_edition(dropout=0.5))
         if repeat in starting_weights:
             model.set_weights(starting_weights[repeat])
         starting_weights.setdefault(repeat, model.get_weights())
-        model.compile(optimizer=training.optimizer(), loss="binary_crossentropy", metrics=["accuracy"],
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=book["learning_rate"]),
+                      loss="binary_crossentropy", metrics=["accuracy"],
                       **{**settings, "steps_per_execution": math.gcd(steps, settings["steps_per_execution"])})
         train = dogs_vs_cats.make_dataset(splits["train"], **make, shuffle=True, seed=SEED,
-                                          augmentation=training.pipeline_augmentation(SEED)).repeat()
+                                          augmentation=augmentation_1st_edition(SEED)).repeat()
         return model, dict(x=train, steps_per_epoch=steps, shuffle=False)
 
     def evaluate(model):
         return model.evaluate(validation, verbose=0)[1]
 
-    return prepare, evaluate, steps * training.batch_size, training.epochs
+    return prepare, evaluate, steps * book["augmented_batch_size"], book["augmented_epochs"]
 
 
 def main():

@@ -122,6 +122,9 @@ def test_dogs_vs_cats_quick_results_say_how_many_pictures_and_epochs(dogs_quick_
     note = results["augmentation_dropout.final_validation_accuracy"]["note"]
     assert note == "--quick: 16 pictures, 2 epochs"  # 8 per class; after the resume with --epochs 2
     assert results["no_augmentation.final_validation_accuracy"]["book"] == "0.71-0.72"
+    assert results["augmentation_dropout.final_validation_accuracy"]["book"] == "0.82-0.84"
+    assert (results["no_augmentation.test_accuracy_best_checkpoint"]["book"],
+            results["augmentation_dropout.test_accuracy_best_checkpoint"]["book"]) == (0.695, 0.835)
     assert 0 <= results["augmentation_dropout.test_accuracy_best_checkpoint"]["value"] <= 1
 
 

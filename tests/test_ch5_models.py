@@ -217,59 +217,21 @@ def test_random_affine_saves_and_loads_inside_a_model(tmp_path):
 
 # --- 5.2: the editions' recipes ------------------------------------------------------------------------
 
-def first_edition(name):
-    return s5_2.FIRST_EDITION.trainings[name]
+def test_the_first_editions_recipe_is_150_pixels_30_epochs_of_20_then_100_epochs_of_100_batches_of_32():
+    assert s5_2.FIRST_EDITION == {"image_size": (150, 150), "learning_rate": 1e-4, "epochs": 30, "batch_size": 20,
+                                  "augmented_epochs": 100, "augmented_batch_size": 32,
+                                  "augmented_steps_per_epoch": 100}
 
 
-def second_edition(name):
-    return s5_2.SECOND_EDITION.trainings[name]
+def test_the_second_editions_recipe_is_180_pixels_passes_of_32_at_keras_default_rmsprop():
+    assert s5_2.SECOND_EDITION == {"image_size": (180, 180), "learning_rate": 1e-3, "epochs": 30, "batch_size": 32,
+                                   "augmented_epochs": 100}
+    assert float(keras.optimizers.RMSprop().learning_rate) == pytest.approx(s5_2.SECOND_EDITION["learning_rate"])
 
 
-def test_the_first_edition_reads_150_pixel_pictures_scaled_in_the_pipeline():
-    assert (s5_2.FIRST_EDITION.image_size, s5_2.FIRST_EDITION.rescale_in_pipeline) == ((150, 150), True)
-    assert s5_2.FIRST_EDITION.figure_augmentation is convnets.augmentation_1st_edition
-
-
-def test_the_first_edition_trains_without_augmentation_30_epochs_of_20_at_rmsprop_1e_4():
-    training = first_edition("no_augmentation")
-    optimizer = training.optimizer()
-    assert isinstance(optimizer, keras.optimizers.RMSprop) and float(optimizer.learning_rate) == pytest.approx(1e-4)
-    assert (training.epochs, training.batch_size, training.steps_per_epoch, training.pipeline_augmentation) == (
-        30, 20, None, None)
-    assert layer_params(training.build_model(0)) == training.book_params == \
-        convnets.DOGS_VS_CATS_1ST_EDITION_BOOK_PARAMS
-
-
-def test_the_first_edition_trains_with_augmentation_100_epochs_of_100_batches_of_32():
-    training = first_edition("augmentation_dropout")
-    assert float(training.optimizer().learning_rate) == pytest.approx(1e-4)
-    assert (training.epochs, training.batch_size, training.steps_per_epoch) == (100, 32, 100)
-    assert training.pipeline_augmentation is convnets.augmentation_1st_edition
-    model = training.build_model(0)
-    assert layer_params(model) == training.book_params == convnets.DOGS_VS_CATS_1ST_EDITION_DROPOUT_BOOK_PARAMS
-    assert [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == [0.5]
-
-
-def test_the_book_numbers_beside_each_first_edition_training():
-    assert (first_edition("no_augmentation").book_validation_accuracy,
-            first_edition("augmentation_dropout").book_validation_accuracy) == ("0.71-0.72", "0.82-0.84")
-    assert (second_edition("no_augmentation").book_test_accuracy,
-            second_edition("augmentation_dropout").book_test_accuracy) == (0.695, 0.835)
-
-
-def test_the_second_edition_reads_180_pixel_pictures_and_rescales_in_the_model():
-    assert (s5_2.SECOND_EDITION.image_size, s5_2.SECOND_EDITION.rescale_in_pipeline) == ((180, 180), False)
-    assert s5_2.SECOND_EDITION.figure_augmentation is convnets.augmentation_2nd_edition
-
-
-@pytest.mark.parametrize("name, epochs", [("no_augmentation", 30), ("augmentation_dropout", 100)])
-def test_the_second_edition_trains_passes_of_32_with_keras_default_rmsprop(name, epochs):
-    training = second_edition(name)
-    optimizer = training.optimizer()
-    assert isinstance(optimizer, keras.optimizers.RMSprop) and float(optimizer.learning_rate) == pytest.approx(1e-3)
-    assert (training.epochs, training.batch_size, training.steps_per_epoch, training.pipeline_augmentation) == (
-        epochs, 32, None, None)
-    assert layer_params(training.build_model(0)) == training.book_params
+@pytest.mark.parametrize("choice, trainings", [("off", (True, False)), ("on", (False, True)), ("both", (True, True))])
+def test_augmentation_chooses_which_of_the_two_trainings_run(choice, trainings):
+    assert s5_2.TRAININGS_CHOSEN[choice] == trainings
 
 
 def test_quick_runs_keep_40_training_20_validation_and_20_test_pictures_per_class():
@@ -283,7 +245,8 @@ def test_a_few_steps_lower_the_dogs_vs_cats_loss():
     images = rng.random((16, 150, 150, 3)).astype("float32") * 0.5
     images[labels[:, 0] == 0, :, :, 0] += 0.5
     images[labels[:, 0] == 1, :, :, 2] += 0.5
-    model = first_edition("augmentation_dropout").build_model(0)
-    model.compile(optimizer=first_edition("augmentation_dropout").optimizer(), loss="binary_crossentropy")
+    model = convnets.dogs_vs_cats_convnet_1st_edition(dropout=0.5)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=s5_2.FIRST_EDITION["learning_rate"]),
+                  loss="binary_crossentropy")
     losses = [float(model.train_on_batch(images, labels)) for _ in range(8)]
     assert losses[-1] < losses[0] * 0.8, losses

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from chapters.ch5_convnets import CHAPTER
+from chapters.ch5_convnets import CHAPTER, own_model
+from chapters.ch5_convnets import class_activation_maps as cam
+from chapters.ch5_convnets import filter_patterns as patterns
+from chapters.ch5_convnets import intermediate_activations as activations
 from chapters.ch5_convnets import visualizing_convnets as s5_4
 from datasets import DataError, DataNotFoundError
 from models import convnets, pretrained_convnets
@@ -31,7 +34,7 @@ def test_gradient_ascent_raises_each_chosen_filters_mean_activation(edition):
     recipe = dataclasses.replace(s5_4.EDITIONS[edition].filter_patterns, image_size=24, steps=5)
     start = recipe.start(np.random.default_rng(0), 6, 24)
     scale = 1 / 255 if edition == 1 else 1.0
-    grown, before, after = s5_4.gradient_ascent(extractor, start, np.arange(6), recipe, scale)
+    grown, before, after = patterns.gradient_ascent(extractor, start, np.arange(6), recipe, scale)
     assert grown.shape == (6, 24, 24, 3)
     assert np.all(after > before), (before, after)
     border = recipe.loss_border  # the 2nd edition leaves 2 pixels of the activation map out of the loss
@@ -42,10 +45,10 @@ def test_gradient_ascent_raises_each_chosen_filters_mean_activation(edition):
 
 def test_the_first_edition_grows_vgg16s_block1_to_block4_conv1_with_40_steps_of_1_from_grey_noise():
     recipe = s5_4.FIRST_EDITION.filter_patterns
-    assert recipe == s5_4.FilterPatterns(
+    assert recipe == patterns.FilterPatterns(
         layers=("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"), image_size=64, steps=40,
-        step_size=1.0, start=s5_4.grey_noise_1st_edition, normalize_gradients=s5_4.normalize_by_rms, loss_border=0,
-        deprocess=s5_4.deprocess_1st_edition, filters=64)
+        step_size=1.0, start=patterns.grey_noise_1st_edition, normalize_gradients=patterns.normalize_by_rms,
+        loss_border=0, deprocess=patterns.deprocess_1st_edition, filters=64)
     assert s5_4.FIRST_EDITION.network == "vgg16" and s5_4.FIRST_EDITION.build_network is \
         pretrained_convnets.vgg16_with_classifier
     assert s5_4.OWN_MODEL_FILTER_PATTERNS is recipe
@@ -53,16 +56,17 @@ def test_the_first_edition_grows_vgg16s_block1_to_block4_conv1_with_40_steps_of_
 
 def test_the_second_edition_grows_xceptions_block3_sepconv1_with_30_steps_of_10():
     recipe = s5_4.SECOND_EDITION.filter_patterns
-    assert recipe == s5_4.FilterPatterns(
-        layers=("block3_sepconv1",), image_size=200, steps=30, step_size=10.0, start=s5_4.grey_noise_2nd_edition,
-        normalize_gradients=s5_4.normalize_by_l2, loss_border=2, deprocess=s5_4.deprocess_2nd_edition, filters=64)
+    assert recipe == patterns.FilterPatterns(
+        layers=("block3_sepconv1",), image_size=200, steps=30, step_size=10.0, start=patterns.grey_noise_2nd_edition,
+        normalize_gradients=patterns.normalize_by_l2, loss_border=2, deprocess=patterns.deprocess_2nd_edition,
+        filters=64)
     assert s5_4.SECOND_EDITION.network == "xception" and s5_4.SECOND_EDITION.book_total_params == 22_910_480
 
 
 def test_the_starting_pictures_are_each_editions_grey_noise():
     rng = np.random.default_rng(0)
-    first = s5_4.grey_noise_1st_edition(rng, 3, 16)
-    second = s5_4.grey_noise_2nd_edition(rng, 3, 16)
+    first = patterns.grey_noise_1st_edition(rng, 3, 16)
+    second = patterns.grey_noise_2nd_edition(rng, 3, 16)
     assert first.shape == second.shape == (3, 16, 16, 3)
     assert 128 <= first.min() and first.max() < 148 and abs(first.mean() - 138) < 1
     assert 0.4 <= second.min() and second.max() <= 0.6
@@ -70,22 +74,22 @@ def test_the_starting_pictures_are_each_editions_grey_noise():
 
 def test_each_pictures_gradient_is_normalised_on_its_own():
     gradients = tf.constant(np.stack([np.full((4, 4, 3), 3.0), np.full((4, 4, 3), -0.01)]), tf.float32)
-    by_rms = s5_4.normalize_by_rms(gradients).numpy()
+    by_rms = patterns.normalize_by_rms(gradients).numpy()
     np.testing.assert_allclose(np.sqrt((by_rms ** 2).mean(axis=(1, 2, 3))), [1, 1], rtol=1e-3)
-    by_l2 = s5_4.normalize_by_l2(gradients).numpy()
+    by_l2 = patterns.normalize_by_l2(gradients).numpy()
     np.testing.assert_allclose(np.sqrt((by_l2 ** 2).sum(axis=(1, 2, 3))), [1, 1], rtol=1e-5)
 
 
 def test_patterns_are_displayed_as_the_editions_do():
     image = np.random.default_rng(0).normal(50, 7, (200, 200, 3))
-    first = s5_4.deprocess_1st_edition(image)
+    first = patterns.deprocess_1st_edition(image)
     assert first.dtype == np.uint8 and abs(first.mean() - 127.5) < 2 and abs(first.std() - 25.5) < 2
-    second = s5_4.deprocess_2nd_edition(image)
+    second = patterns.deprocess_2nd_edition(image)
     assert second.shape == (150, 150, 3) and abs(second.mean() - 128) < 2 and abs(second.std() - 64) < 3
 
 
 def test_patterns_are_laid_out_8_by_8_with_5_pixel_margins():
-    grid = s5_4.pattern_grid([np.full((64, 64, 3), i, np.uint8) for i in range(64)])
+    grid = patterns.pattern_grid([np.full((64, 64, 3), i, np.uint8) for i in range(64)])
     assert grid.shape == (8 * 64 + 7 * 5, 8 * 64 + 7 * 5, 3)
     assert grid[69, 69, 0] == 9 and grid[66, 66, 0] == 0  # row 1, column 1 is filter 9; the margin is black
 
@@ -111,7 +115,7 @@ def test_grad_cam_points_at_the_only_region_the_output_depends_on():
     pictures = np.random.default_rng(1).uniform(0, 1, (3, 32, 32, 3)).astype("float32")
     model = region_model()
     winner = np.argmax(model.predict(pictures, verbose=0), axis=1)
-    heatmaps = s5_4.grad_cam(model, "last_conv", pictures, lambda p: tf.gather(p, winner, axis=1, batch_dims=1))
+    heatmaps = cam.grad_cam(model, "last_conv", pictures, lambda p: tf.gather(p, winner, axis=1, batch_dims=1))
     assert heatmaps.shape == (3, 32, 32) and heatmaps.min() >= 0
     for heatmap in heatmaps:
         assert heatmap.max() == pytest.approx(1.0)
@@ -132,7 +136,7 @@ def test_the_class_activation_map_recipes_of_each_edition():
 
 def test_the_overlay_is_the_picture_plus_04_of_the_jet_heatmap():
     picture = np.full((20, 30, 3), 100, np.uint8)
-    result = s5_4.overlay(picture, np.zeros((5, 5)))
+    result = cam.overlay(picture, np.zeros((5, 5)))
     assert result.shape == (20, 30, 3) and result.dtype == np.uint8
     np.testing.assert_array_equal(result[0, 0], [100, 100, 150])  # jet(0) is dark blue, (0, 0, 127)
 
@@ -140,17 +144,17 @@ def test_the_overlay_is_the_picture_plus_04_of_the_jet_heatmap():
 def test_without_class_names_offline_the_top_classes_are_numbers():
     predictions = np.zeros((1, 1000), "float32")
     predictions[0, [386, 101, 385]] = [0.7, 0.2, 0.1]
-    assert s5_4.top_predictions(predictions) == [("class 386", pytest.approx(0.7)), ("class 101", pytest.approx(0.2)),
+    assert cam.top_predictions(predictions) == [("class 386", pytest.approx(0.7)), ("class 101", pytest.approx(0.2)),
                                                  ("class 385", pytest.approx(0.1))]
 
 
 # --- 1. Intermediate activations and the reader's model -------------------------------------------------
 
 def test_the_book_draws_the_first_8_layers_16_channels_a_row_and_its_test_picture_is_cat_1700():
-    assert (s5_4.LAYERS_SHOWN, s5_4.IMAGES_PER_ROW, s5_4.BOOK_TEST_PICTURE) == (8, 16, "cat.1700")
-    assert s5_4.BOOK_FIRST_ACTIVATION_SHAPES == {(150, 150): [1, 148, 148, 32], (180, 180): [1, 178, 178, 32]}
+    assert (activations.LAYERS_SHOWN, activations.IMAGES_PER_ROW, s5_4.BOOK_TEST_PICTURE) == (8, 16, "cat.1700")
+    assert activations.BOOK_FIRST_ACTIVATION_SHAPES == {(150, 150): [1, 148, 148, 32], (180, 180): [1, 178, 178, 32]}
     assert (s5_4.FIRST_EDITION.single_channels, s5_4.SECOND_EDITION.single_channels) == ((4, 7), (5,))
-    grid = s5_4.channel_grid(np.random.default_rng(0).random((148, 148, 32)))
+    grid = activations.channel_grid(np.random.default_rng(0).random((148, 148, 32)))
     assert grid.shape == (2 * 148, 16 * 148)
 
 
@@ -172,16 +176,16 @@ def test_the_newest_5_2_run_of_the_same_edition_gives_the_model(tmp_path):
     run.options = Namespace(model=None)
     older = fake_run_folder(run.output_base, "5.2-20260101-000000", 1)
     fake_run_folder(run.output_base, "5.2-20260102-000000", 2)
-    assert s5_4.find_own_model(run) == older
+    assert own_model.find_own_model(run) == older
     run.options = Namespace(model=str(tmp_path / "mine.keras"))
     with pytest.raises(DataNotFoundError, match="--model .*mine.keras: no such file"):
-        s5_4.find_own_model(run)
+        own_model.find_own_model(run)
 
 
 def test_without_a_5_2_model_one_line_says_which_command_makes_it(tmp_path, capsys):
     run = make_run(tmp_path, section="5.4", edition=2)
     run.options = Namespace(model=None)
-    assert s5_4.load_own_model(run) is None
+    assert own_model.load_own_model(run) is None
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and "python -m chapters.ch5_convnets 5.2 --augmentation on --edition 2" in lines[0]
 
@@ -199,7 +203,7 @@ def test_a_model_5_4_cannot_look_into_is_one_line_before_any_work(tmp_path, inpu
     run = make_run(tmp_path, section="5.4")
     run.options = Namespace(model=str(tmp_path / "mnist.keras"))
     with pytest.raises(DataError, match=message):
-        s5_4.load_own_model(run)
+        own_model.load_own_model(run)
 
 
 # --- the command line, as a student runs it -------------------------------------------------------------

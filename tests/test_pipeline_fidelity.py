@@ -262,15 +262,14 @@ def test_labels_are_the_ones_their_samples_carry(walked):
 
 def unaugmented_pictures(data_dir, edition):
     """Every picture of every split as the section's pipeline gives it without augmentation."""
-    from chapters.ch5_convnets import dogs_vs_cats as s5_2
     from datasets import dogs_vs_cats
 
-    spec = s5_2.EDITIONS[edition]
+    # the 1st edition scales the pictures to [0, 1] in the pipeline; the 2nd in the model (a Rescaling layer)
+    image_size, scale = {1: ((150, 150), True), 2: ((180, 180), False)}[edition]
     root = data_dir / "cats_and_dogs_small"
     found = set()
     for split in ("train", "validation", "test"):
-        dataset = dogs_vs_cats.make_dataset(dogs_vs_cats.load_split(root, split), spec.image_size, 64,
-                                            scale=spec.rescale_in_pipeline)
+        dataset = dogs_vs_cats.make_dataset(dogs_vs_cats.load_split(root, split), image_size, 64, scale=scale)
         found.update(fingerprints(materialised(dataset)))
     return found
 

@@ -46,6 +46,11 @@ def load_own_model(run):
     return model
 
 
+def load_picture(path, size):
+    """A picture as (size, size, 3) pixels in [0, 255] (float32), resized as Keras's load_img does."""
+    return keras.utils.img_to_array(keras.utils.load_img(path, target_size=size))
+
+
 def pixel_scale(model):
     """What the model's input is in pixels: 1 with a Rescaling layer inside (2nd edition), else 1/255."""
     return 1.0 if any(isinstance(layer, keras.layers.Rescaling) for layer in model.layers) else 1.0 / 255

@@ -323,7 +323,10 @@ def train_on_features(run, edition, features, untrained_label, tag):
 def train_end_to_end(run, model, splits, edition, technique, untrained_label, tag):
     """Compile and fit the whole model (conv base frozen or partly unfrozen); the book's numbers beside ours."""
     training = edition.trainings[technique]
-    train, validation, test = dogs_vs_cats_datasets(run, splits, edition, training)
+    augmentation = training.pipeline_augmentation(run.seed) if training.pipeline_augmentation else None
+    train, validation, test = dogs_vs_cats_datasets(run, splits, edition.image_size, training.batch_size,
+                                                    scale=edition.rescale_in_pipeline, augmentation=augmentation,
+                                                    looping_steps=training.steps_per_epoch)
     model.compile(optimizer=training.optimizer(), loss="binary_crossentropy", metrics=["accuracy"],
                   **run.compile_settings("conv", steps_per_epoch=training.steps_per_epoch))
     name = f"{technique}{tag}"
