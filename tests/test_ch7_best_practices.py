@@ -441,11 +441,12 @@ def test_a_resumed_search_continues_the_trials_in_the_run_folder(tmp_path):
     build_model = s7_3.make_build_model({})
     run = make_run(tmp_path, section="7.3")
     folder = run.path("tuner/mnist")
-    s7_3.make_tuner(run, build_model, 1, 1, folder).search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    tuner = s7_3.make_tuner(run, build_model, s7_3.TUNER_OBJECTIVE, 1, 1, folder)
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
     run.finish("stopped")
     assert json.loads(run.path("run.json").read_text())["progress"] is True  # a finished trial marks progress
     resumed = make_run(tmp_path, section="7.3", resume=True)
-    tuner = s7_3.make_tuner(resumed, build_model, 2, 1, folder)
+    tuner = s7_3.make_tuner(resumed, build_model, s7_3.TUNER_OBJECTIVE, 2, 1, folder)
     tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
     assert sorted(p.name for p in folder.glob("trial_*")) == ["trial_0", "trial_1"]
     assert len(tuner.oracle.get_best_trials(10)) == 2
@@ -530,7 +531,7 @@ class FailingTraining(keras.callbacks.Callback):
 def test_a_failed_trial_is_reported_in_one_line_and_the_search_goes_on(tmp_path, capsys):
     x, y = flat_digits(64, 8)
     run = make_run(tmp_path, section="7.3")
-    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), 2, 1, run.path("tuner/mnist"))
+    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), s7_3.TUNER_OBJECTIVE, 2, 1, run.path("tuner/mnist"))
     tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0,
                  callbacks=[FailingTraining(ValueError("no room for this model"), times=1)])
     completed = s7_3.completed_trials(tuner)
@@ -541,7 +542,7 @@ def test_a_failed_trial_is_reported_in_one_line_and_the_search_goes_on(tmp_path,
 def test_a_search_whose_every_trial_failed_stops_with_one_line(tmp_path):
     x, y = flat_digits(64, 8)
     run = make_run(tmp_path, section="7.3")
-    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), 2, 1, run.path("tuner/mnist"))
+    tuner = s7_3.make_tuner(run, s7_3.make_build_model({}), s7_3.TUNER_OBJECTIVE, 2, 1, run.path("tuner/mnist"))
     tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0,
                  callbacks=[FailingTraining(ImportError("No module named 'tensorboard'"), times=2)])
     with pytest.raises(RunFailed, match=r"no completed trial \(2 failed; the first: ImportError: No module named"):

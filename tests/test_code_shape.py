@@ -108,3 +108,12 @@ def test_no_private_keras_name_outside_the_one_commented_module():
              if path.relative_to(ROOT).as_posix() != KERAS_INTERNALS_MODULE
              for line, name in private_keras_uses(path, private_names)]
     assert found == []
+
+
+MAX_LINES = 400
+
+
+def test_no_file_a_reader_opens_is_over_400_lines():
+    found = {path.relative_to(ROOT).as_posix(): lines for path in python_files(*PACKAGES)
+             if (lines := len(path.read_text().splitlines())) > MAX_LINES}
+    assert found == {}

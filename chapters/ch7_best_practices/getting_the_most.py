@@ -15,7 +15,6 @@ machine. The ensemble averages several of chapter 3's IMDB networks and
 compares the average with the best of them on the test set.
 """
 
-import sys
 import time
 from dataclasses import dataclass
 
@@ -23,8 +22,8 @@ import keras
 import numpy as np
 
 from chapters.ch7_best_practices import CHAPTER
+from chapters.ch7_best_practices.tuner_trials import completed_trials, make_tuner
 from chapters.cli import positive_int, whole_number
-from chapters.errors import RunFailed
 from chapters.storage import save_json, save_npz
 from datasets.arrays import array_dataset
 from datasets.imdb import load_imdb, multi_hot_dataset
@@ -230,47 +229,6 @@ def make_build_model(compile_settings, precision="float32"):
     return build_model
 
 
-def make_tuner(run, build_model, max_trials, executions_per_trial, folder):
-    """KerasTuner's BayesianOptimization, its trials kept in `folder` (inside the run folder).
-
-    A new run starts a new search; --resume reloads the search from its folder and continues it.
-    """
-    import keras_tuner as kt
-
-    class Tuner(kt.BayesianOptimization):
-        def on_trial_end(self, trial):
-            super().on_trial_end(trial)
-            run.mark_progress()  # a finished trial is worth resuming
-
-    return Tuner(build_model, objective=TUNER_OBJECTIVE, max_trials=max_trials,
-                 executions_per_trial=executions_per_trial, seed=run.seed, directory=str(folder.parent),
-                 project_name=folder.name, overwrite=not run.resumed)
-
-
-def completed_trials(tuner):
-    """The search's completed trials, best first; one line for each failed trial, and RunFailed if none completed.
-
-    KerasTuner records a trial whose model could not be built or trained as failed (with its traceback) and goes
-    on with the next; its score is then None.
-    """
-    trials = list(tuner.oracle.trials.values())
-    failed = [t for t in trials if t.status in ("FAILED", "INVALID")]
-    for trial in failed:
-        print(f"trial {trial.trial_id} failed: {last_line(trial.message)}", file=sys.stderr)
-    completed = [t for t in tuner.oracle.get_best_trials(num_trials=len(trials)) if t.status == "COMPLETED"]
-    if not completed:
-        reason = last_line(failed[0].message) if failed else "no trial ran"
-        raise RunFailed(f"the hyperparameter search has no completed trial ({len(failed)} failed; "
-                        f"the first: {reason})")
-    return completed
-
-
-def last_line(message):
-    """The exception line at the end of a traceback KerasTuner kept."""
-    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason recorded"
-
-
 def hyperparameter_search(run):
     mnist = load_mnist(run.data_dir, subset=QUICK_SUBSET if run.quick else None)
     x_train_full = mnist.train_images.reshape((-1, 28 * 28)).astype("float32") / 255
@@ -285,7 +243,7 @@ def hyperparameter_search(run):
     trials = min(options.trials, QUICK_TRIALS) if run.quick else options.trials
     executions = 1 if run.quick else options.executions_per_trial
     build_model = make_build_model(run.compile_settings("dense"), run.session.precision)
-    tuner = make_tuner(run, build_model, trials, executions, run.path("tuner/mnist"))
+    tuner = make_tuner(run, build_model, TUNER_OBJECTIVE, trials, executions, run.path("tuner/mnist"))
     tuner.search_space_summary()
     batch_size, epochs = run.batch_size(SEARCH_BATCH_SIZE), run.epochs(SEARCH_EPOCHS)
     print(f"Searching: {trials} trials of {executions} execution(s), up to {epochs} epochs of {batch_size}, "
