@@ -323,3 +323,21 @@ def test_the_chief_writes_the_run_and_the_other_worker_its_own_folder(tmp_path):
     assert chief["device"] == {"kind": "CPU", "precision": "float32", "replicas": 2, "distribute": "multiworker"}
     assert chief["training"]["first_network_book"]["epochs_done"] == 1
     assert run_folders(tmp_path / "out" / "worker-1", "2.1")
+
+
+# --- real sections with the flags, as a student runs them ------------------------------------------------------
+
+@pytest.mark.parametrize("section", ["2.1", "5.1"])
+def test_a_quick_section_under_mixed_bfloat16_and_mirrored_trains_every_model_so(tmp_path, section):
+    """On the MNIST digits that ship with the project's requirements, on two logical CPUs."""
+    from tests.helpers import MIXED_BFLOAT16, assert_trained_in_mixed_bfloat16, assert_trained_with_mirrored_variables
+
+    chapter = {"2": "chapters.ch2_building_blocks", "5": "chapters.ch5_convnets"}[section[0]]
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", chapter, section, "--quick", *MIXED_BFLOAT16, "--distribute",
+                           "mirrored", "--data-dir", str(tmp_path), "--output-dir", str(out)],
+                          cwd=REPO, env={**os.environ, "DLWP_LOGICAL_CPUS": "2"}, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert assert_trained_in_mixed_bfloat16(out, section) >= 1
+    assert_trained_with_mirrored_variables(out, section)
