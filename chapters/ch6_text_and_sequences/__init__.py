@@ -17,11 +17,9 @@ without masking, and on GloVe's pretrained vectors), 6.3 chapter 10's Jena
 models, 6.4 the Transformer encoder.
 """
 
-import json
-
 from chapters.cli import Chapter
 from chapters.errors import UsageError
-from chapters.training import best_checkpoint
+from chapters.training import best_checkpoint, saved_best
 
 CHAPTER = Chapter("ch6_text_and_sequences", "Chapter 6: Deep learning for text and sequences",
                   __doc__.split("\n\n", 2)[2].strip())
@@ -76,7 +74,7 @@ def best_weights(run, name, model, history):
     When that epoch is the last one, they are the weights `model` holds
     already: no need to load the file (and trace the model again).
     """
-    epoch = json.loads((run.path(name) / "best.json").read_text())["epoch"]
+    epoch = saved_best(run.path(name) / "best.json")["epoch"]
     if epoch == len(history["loss"]):
         return model, epoch
     return best_checkpoint(run, name)
