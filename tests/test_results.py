@@ -128,3 +128,71 @@ def test_an_output_folder_without_runs_is_one_line_and_exit_code_2(tmp_path, cap
         results.main(["--output-dir", str(tmp_path)])
     assert stop.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def write_report(output_dir, name="mixed_precision_sections.json", **fields):
+    """A benchmark report as benchmarks.common.write_report writes it; `fields` replace or (None) remove keys."""
+    report = {"benchmark": "mixed_precision_sections", "machine": {**MACHINE, "date": "2026-12-05 10:00:00"},
+              "commit": "def5678", "command": "python -m benchmarks.mixed_precision_sections --epochs 100",
+              "summary": [{"what": "5.2: epoch time, mixed_bfloat16 / float32", "measured": 0.472,
+                           "compared_with": "target ≤ 0.6", "target_met": True, "note": "after the first epoch"}],
+              "results": {}}
+    for key, value in fields.items():
+        if value is None:
+            report.pop(key)
+        else:
+            report[key] = value
+    path = output_dir / "benchmarks" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report))
+    return path
+
+
+def benchmark_lines(markdown):
+    return markdown.split("## Benchmarks\n", 1)[1].splitlines()
+
+
+def test_a_benchmark_report_shows_its_summary_rows_with_date_commit_machine_and_command(tmp_path):
+    write_report(tmp_path)
+    lines = benchmark_lines(results.render([], tmp_path, results.find_reports(tmp_path)))
+    rows = [line for line in lines if line.startswith("| 5.2")]
+    assert [cell.strip() for cell in rows[0].strip("|").split("|")] == [
+        "5.2: epoch time, mixed_bfloat16 / float32", "0.4720", "target ≤ 0.6", "yes", "after the first epoch"]
+    note = next(line for line in lines if line.startswith("- "))
+    for fact in ("2026-12-05 10:00:00", "def5678", "Test CPU 9000", "avx2, avx512_bf16",
+                 "`python -m benchmarks.mixed_precision_sections --epochs 100`"):
+        assert fact in note
+
+
+def test_an_older_benchmark_report_without_summary_commit_or_cpu_flags_says_so(tmp_path):
+    old_machine = {"tensorflow": "2.21.0", "keras": "3.15.1", "python": "3.11.7", "cpu_count": 2, "gpus": [],
+                   "date": "2026-12-05 09:33"}
+    write_report(tmp_path, machine=old_machine, summary=None, commit=None, command=None)
+    lines = benchmark_lines(results.render([], tmp_path, results.find_reports(tmp_path)))
+    assert not any(line.startswith("|") for line in lines)
+    note = next(line for line in lines if line.startswith("- "))
+    assert note.startswith("- `mixed_precision_sections.json` has no summary: "
+                           "2026-12-05 09:33, commit ?, ? (?; 2 cores)")
+
+
+def test_a_damaged_benchmark_report_is_skipped_with_a_warning(tmp_path, capsys):
+    write_report(tmp_path, name="good.json")
+    damaged = tmp_path / "benchmarks" / "damaged.json"
+    damaged.write_text('{"benchmark": ')
+    assert [report["path"].name for report in results.find_reports(tmp_path)] == ["good.json"]
+    assert str(damaged) in capsys.readouterr().err
+
+
+def test_an_output_folder_with_only_benchmark_reports_still_writes_results_md(tmp_path):
+    write_report(tmp_path / "outputs")
+    target = tmp_path / "RESULTS.md"
+    results.main(["--output-dir", str(tmp_path / "outputs"), "--write", str(target)])
+    assert any(line.startswith("| 5.2: epoch time") for line in benchmark_lines(target.read_text()))
+
+
+def test_the_benchmarks_come_after_the_chapter_tables(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000")
+    write_report(tmp_path)
+    markdown = results.render(results.find_runs(tmp_path), tmp_path, results.find_reports(tmp_path))
+    assert markdown.index("## ch2_building_blocks") < markdown.index("## Benchmarks")
+    assert "test_accuracy" in table_rows(markdown)
