@@ -1,10 +1,16 @@
 """python -m chapters.results: the newest run of each section, ours beside the book's, in Markdown."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from benchmarks import common
 from chapters import results
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MACHINE = {"cpu": "Test CPU 9000", "cores": 2, "cpu_flags": ["avx2", "avx512_bf16"], "gpus": [],
            "tensorflow": "2.21.0", "keras": "3.15.1"}
@@ -196,3 +202,58 @@ def test_the_benchmarks_come_after_the_chapter_tables(tmp_path):
     markdown = results.render(results.find_runs(tmp_path), tmp_path, results.find_reports(tmp_path))
     assert markdown.index("## ch2_building_blocks") < markdown.index("## Benchmarks")
     assert "test_accuracy" in table_rows(markdown)
+
+
+def written_report(tmp_path, monkeypatch, argv):
+    """A report from benchmarks.common.write_report, as if `python -m benchmarks.mixed_precision_sections <argv>`."""
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "benchmarks" / "mixed_precision_sections.py"), *argv])
+    path = common.write_report("mixed_precision_sections", {"results": {"5.2": {"epochs": 100}}},
+                               tmp_path / "report.json", summary=[common.summary_row("5.2: epochs run", 100)])
+    return json.loads(path.read_text())
+
+
+def test_a_benchmark_report_records_its_commit_and_command_line(tmp_path, monkeypatch):
+    report = written_report(tmp_path, monkeypatch, ["--workloads", "5.2", "--epochs", "100"])
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert report["commit"].removesuffix("+changes") == head.strip()
+    assert report["command"] == "python -m benchmarks.mixed_precision_sections --workloads 5.2 --epochs 100"
+    assert report["results"] == {"5.2": {"epochs": 100}}  # the script's own fields, unchanged
+    assert report["summary"][0]["measured"] == 100
+
+
+def test_a_benchmark_report_records_the_cpu_and_its_flags_and_keeps_the_older_machine_keys(tmp_path, monkeypatch):
+    machine = written_report(tmp_path, monkeypatch, [])["machine"]
+    cpuinfo = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    assert machine["cpu_flags"] == [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in cpuinfo]
+    assert machine["cpu"] and machine["cores"] == machine["cpu_count"]
+    assert {"tensorflow", "keras", "python", "gpus", "date"} <= set(machine)
+
+
+def mixed_precision_verdicts(ratio=0.5, epochs=100, accuracy_float32=0.80, accuracy_mixed=0.795, native=True):
+    """{row: target met} of benchmarks.mixed_precision_sections' summary for made-up 5.2 measurements."""
+    from benchmarks.mixed_precision_sections import summary
+
+    report = {"device": "CPU", "mixed_policy": "mixed_bfloat16", "cpu_native_bfloat16": native,
+              "results": {"5.2": {"epochs": epochs, "book_epochs": 100, "epoch_time_ratio_mixed_over_float32": ratio,
+                                  "accuracy_float32": accuracy_float32, "accuracy_mixed": accuracy_mixed,
+                                  "accuracy_is": "validation accuracy"}}}
+    rows = summary(report)
+    return {row["what"].split(",")[0]: (row["measured"], row["target_met"]) for row in rows}
+
+
+def test_the_mixed_precision_speed_target_is_met_at_0_55_and_missed_at_0_7():
+    assert mixed_precision_verdicts(ratio=0.55)["5.2: epoch time"] == (0.55, True)
+    assert mixed_precision_verdicts(ratio=0.7)["5.2: epoch time"] == (0.7, False)
+
+
+def test_the_mixed_precision_accuracy_target_is_judged_only_after_the_books_epochs():
+    assert mixed_precision_verdicts(epochs=100, accuracy_mixed=0.795)["5.2: validation accuracy"] == (0.795, True)
+    assert mixed_precision_verdicts(epochs=100, accuracy_mixed=0.77)["5.2: validation accuracy"] == (0.77, False)
+    assert mixed_precision_verdicts(epochs=10, accuracy_mixed=0.795)["5.2: validation accuracy"] == (0.795, None)
+    assert mixed_precision_verdicts(epochs=10)["5.2: epochs run"] == (10, None)
+
+
+def test_the_mixed_precision_targets_are_not_judged_where_bfloat16_was_forced():
+    verdicts = mixed_precision_verdicts(ratio=0.55, native=False)
+    assert verdicts["5.2: epoch time"] == (0.55, None)
+    assert verdicts["5.2: validation accuracy"] == (0.795, None)
