@@ -4,10 +4,14 @@ import argparse
 import json
 import os
 import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def benchmark_parser(description):
@@ -20,19 +24,44 @@ def benchmark_parser(description):
 
 
 def machine_info():
-    import keras
-    import tensorflow as tf
+    """chapters.performance.machine_description() (the CPU, its avx2 / avx512 / bfloat16 instructions, cores, GPUs,
+    TensorFlow, Keras), with Python's version, the date, and cpu_count (the key older reports had)."""
+    from chapters.performance import machine_description
 
-    gpus = tf.config.list_physical_devices("GPU")
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-            "cpu_count": os.cpu_count(), "gpus": [g.name for g in gpus], "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {**machine_description(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
-def write_report(name, report, output=None):
+def command_line(argv=None):
+    """The command that ran the benchmark, as a reader types it: `python -m benchmarks.<module> <its flags>`."""
+    argv = sys.argv if argv is None else argv
+    script = Path(argv[0]).resolve()
+    program = f"python {argv[0]}"
+    if script.suffix == ".py" and script.is_relative_to(PROJECT_ROOT):
+        program = "python -m " + ".".join(script.relative_to(PROJECT_ROOT).with_suffix("").parts)
+    return " ".join([program, *map(shlex.quote, argv[1:])])
+
+
+def summary_row(what, measured, compared_with=None, target_met=None, note=""):
+    """One row of a report's "summary", the part `python -m chapters.results` shows in RESULTS.md.
+
+    `what` was measured, `measured` is our number, `compared_with` the book's number, the baseline's or the
+    target it is held against, `target_met` True or False (None: no target, or this run cannot tell), `note`
+    a few words (which accuracy, how the number was taken). Scripts derive every cell from what they measured.
+    """
+    return {"what": what, "measured": measured, "compared_with": compared_with,
+            "target_met": None if target_met is None else bool(target_met), "note": note}
+
+
+def write_report(name, report, output=None, summary=None):
+    """outputs/benchmarks/<name>.json (or `output`): the script's `report` with the machine, the commit and the
+    command line, and `summary` (rows of summary_row) when the script gives one."""
+    from chapters.performance import git_commit
     from chapters.storage import save_json
 
     path = Path(output or Path("outputs") / "benchmarks" / f"{name}.json")
-    report = {"benchmark": name, "machine": machine_info(), **report}
+    report = {"benchmark": name, "machine": machine_info(), "commit": git_commit(), "command": command_line(),
+              **({} if summary is None else {"summary": summary}), **report}
     save_json(path, report)
     print(json.dumps(report, indent=2))
     print(f"Wrote {path}")

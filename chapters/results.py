@@ -10,6 +10,10 @@ result; under it, a line per run says when it ran, from which commit, on which m
 avx512 / bfloat16 instructions, GPUs) and with which options. A --quick run is marked on each of its rows:
 its numbers come from a small subset and one epoch, not from the book's experiment. Runs written before
 results.json recorded the machine, the commit or the options show "?" there.
+
+After the chapters, a Benchmarks part shows every report the scripts in benchmarks/ wrote
+(`<output dir>/benchmarks/*.json`): its summary rows (what was measured, our number, what it is compared
+with, whether the target is met), then when it ran, from which commit, on which machine and with which command.
 """
 
 import argparse
@@ -107,7 +111,7 @@ def machine_text(machine):
         return UNKNOWN
     flags = machine.get("cpu_flags")
     flags = UNKNOWN if flags is None else (", ".join(flags) or "no avx2")
-    cores = machine.get("cores")
+    cores = machine.get("cores") or machine.get("cpu_count")  # benchmark reports before 2026-12 had cpu_count
     gpus = machine.get("gpus")
     gpus = UNKNOWN if gpus is None else (", ".join(gpus) or "no GPU")
     versions = ", ".join(f"{name} {machine[name]}" for name in ("tensorflow", "keras") if machine.get(name))
@@ -146,7 +150,53 @@ def chapter_table(runs):
     return lines + [""] + notes
 
 
-def render(runs, output_dir):
+def find_reports(output_dir):
+    """Every benchmark report `<output_dir>/benchmarks/*.json`, sorted by file name, as dicts with `path`."""
+    reports = []
+    for path in sorted((Path(output_dir) / "benchmarks").glob("*.json")):
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            print(f"warning: {path} skipped: {e}", file=sys.stderr)
+            continue
+        if not isinstance(report, dict) or "benchmark" not in report:
+            print(f"warning: {path} skipped: not a benchmark report", file=sys.stderr)
+            continue
+        reports.append({**report, "path": path})
+    return reports
+
+
+def summary_table(rows):
+    """A report's summary rows (benchmarks.common.summary_row) as a Markdown table."""
+    verdicts = {True: "yes", False: "no", None: ""}
+    lines = ["| what | ours | compared with | target met | note |", "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        row = row if isinstance(row, dict) else {"what": row}
+        cells = [row.get("what", UNKNOWN), row.get("measured", UNKNOWN), row.get("compared_with") or "",
+                 verdicts.get(row.get("target_met"), row.get("target_met")), row.get("note") or ""]
+        lines.append("| " + " | ".join(shown(cell) for cell in cells) + " |")
+    return lines
+
+
+def benchmarks_part(reports):
+    lines = ["## Benchmarks", "",
+             "Written by the scripts in benchmarks/ (`python -m benchmarks.<name>`), one report each; a report "
+             "without a summary predates it (run its command again to get one).", ""]
+    for report in reports:
+        path, machine = report["path"], report.get("machine")
+        date = (machine.get("date") if isinstance(machine, dict) else None) or UNKNOWN
+        command = str(report.get("command") or UNKNOWN).replace("`", "'")
+        when = (f"{date}, commit {report.get('commit') or UNKNOWN}, {machine_text(machine)}; "
+                f"{'`' + command + '`' if command != UNKNOWN else 'command ?'}. File `{path}`")
+        lines += [f"### {shown(report['benchmark'])} (`{path.name}`)", ""]
+        if isinstance(report.get("summary"), list) and report["summary"]:
+            lines += summary_table(report["summary"]) + ["", f"- {when}", ""]
+        else:
+            lines += [f"- `{path.name}` has no summary: {when}", ""]
+    return lines
+
+
+def render(runs, output_dir, reports=()):
     lines = ["# Results: our numbers beside the book's", "",
              f"Made by `python -m chapters.results --output-dir {output_dir} --write RESULTS.md` from the newest "
              "run of each section (and edition) under that folder. Run a section yourself, then the same command, "
@@ -159,6 +209,8 @@ def render(runs, output_dir):
         chapters.setdefault(run["chapter"], []).append(run)
     for chapter, chapter_runs in chapters.items():
         lines += [f"## {chapter}", ""] + chapter_table(chapter_runs) + [""]
+    if reports:
+        lines += benchmarks_part(reports)
     return "\n".join(lines)
 
 
@@ -170,14 +222,16 @@ def main(argv=None):
     if not Path(args.output_dir).is_dir():
         print(f"error: --output-dir {args.output_dir}: no such folder (run a section first)", file=sys.stderr)
         sys.exit(2)
-    runs = find_runs(args.output_dir)
-    if not runs:
-        print(f"error: no results.json under {args.output_dir} (run a section first)", file=sys.stderr)
+    runs, reports = find_runs(args.output_dir), find_reports(args.output_dir)
+    if not runs and not reports:
+        print(f"error: no results.json or benchmarks/*.json report under {args.output_dir} (run a section first)",
+              file=sys.stderr)
         sys.exit(2)
-    text = render(runs, args.output_dir)
+    text = render(runs, args.output_dir, reports)
     if args.write:
         atomic_write(args.write, text)
-        print(f"{args.write}: {len(runs)} runs in {len({r['chapter'] for r in runs})} chapters")
+        print(f"{args.write}: {len(runs)} runs in {len({r['chapter'] for r in runs})} chapters, "
+              f"{len(reports)} benchmark reports")
     else:
         try:
             sys.stdout.write(text)

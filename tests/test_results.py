@@ -1,10 +1,16 @@
 """python -m chapters.results: the newest run of each section, ours beside the book's, in Markdown."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from benchmarks import common
 from chapters import results
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MACHINE = {"cpu": "Test CPU 9000", "cores": 2, "cpu_flags": ["avx2", "avx512_bf16"], "gpus": [],
            "tensorflow": "2.21.0", "keras": "3.15.1"}
@@ -128,3 +134,126 @@ def test_an_output_folder_without_runs_is_one_line_and_exit_code_2(tmp_path, cap
         results.main(["--output-dir", str(tmp_path)])
     assert stop.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def write_report(output_dir, name="mixed_precision_sections.json", **fields):
+    """A benchmark report as benchmarks.common.write_report writes it; `fields` replace or (None) remove keys."""
+    report = {"benchmark": "mixed_precision_sections", "machine": {**MACHINE, "date": "2026-12-05 10:00:00"},
+              "commit": "def5678", "command": "python -m benchmarks.mixed_precision_sections --epochs 100",
+              "summary": [{"what": "5.2: epoch time, mixed_bfloat16 / float32", "measured": 0.472,
+                           "compared_with": "target ≤ 0.6", "target_met": True, "note": "after the first epoch"}],
+              "results": {}}
+    for key, value in fields.items():
+        if value is None:
+            report.pop(key)
+        else:
+            report[key] = value
+    path = output_dir / "benchmarks" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report))
+    return path
+
+
+def benchmark_lines(markdown):
+    return markdown.split("## Benchmarks\n", 1)[1].splitlines()
+
+
+def test_a_benchmark_report_shows_its_summary_rows_with_date_commit_machine_and_command(tmp_path):
+    write_report(tmp_path)
+    lines = benchmark_lines(results.render([], tmp_path, results.find_reports(tmp_path)))
+    rows = [line for line in lines if line.startswith("| 5.2")]
+    assert [cell.strip() for cell in rows[0].strip("|").split("|")] == [
+        "5.2: epoch time, mixed_bfloat16 / float32", "0.4720", "target ≤ 0.6", "yes", "after the first epoch"]
+    note = next(line for line in lines if line.startswith("- "))
+    for fact in ("2026-12-05 10:00:00", "def5678", "Test CPU 9000", "avx2, avx512_bf16",
+                 "`python -m benchmarks.mixed_precision_sections --epochs 100`"):
+        assert fact in note
+
+
+def test_an_older_benchmark_report_without_summary_commit_or_cpu_flags_says_so(tmp_path):
+    old_machine = {"tensorflow": "2.21.0", "keras": "3.15.1", "python": "3.11.7", "cpu_count": 2, "gpus": [],
+                   "date": "2026-12-05 09:33"}
+    write_report(tmp_path, machine=old_machine, summary=None, commit=None, command=None)
+    lines = benchmark_lines(results.render([], tmp_path, results.find_reports(tmp_path)))
+    assert not any(line.startswith("|") for line in lines)
+    note = next(line for line in lines if line.startswith("- "))
+    assert note.startswith("- `mixed_precision_sections.json` has no summary: "
+                           "2026-12-05 09:33, commit ?, ? (?; 2 cores)")
+
+
+def test_a_damaged_benchmark_report_is_skipped_with_a_warning(tmp_path, capsys):
+    write_report(tmp_path, name="good.json")
+    damaged = tmp_path / "benchmarks" / "damaged.json"
+    damaged.write_text('{"benchmark": ')
+    assert [report["path"].name for report in results.find_reports(tmp_path)] == ["good.json"]
+    assert str(damaged) in capsys.readouterr().err
+
+
+def test_an_output_folder_with_only_benchmark_reports_still_writes_results_md(tmp_path):
+    write_report(tmp_path / "outputs")
+    target = tmp_path / "RESULTS.md"
+    results.main(["--output-dir", str(tmp_path / "outputs"), "--write", str(target)])
+    assert any(line.startswith("| 5.2: epoch time") for line in benchmark_lines(target.read_text()))
+
+
+def test_the_benchmarks_come_after_the_chapter_tables(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000")
+    write_report(tmp_path)
+    markdown = results.render(results.find_runs(tmp_path), tmp_path, results.find_reports(tmp_path))
+    assert markdown.index("## ch2_building_blocks") < markdown.index("## Benchmarks")
+    assert "test_accuracy" in table_rows(markdown)
+
+
+def written_report(tmp_path, monkeypatch, argv):
+    """A report from benchmarks.common.write_report, as if `python -m benchmarks.mixed_precision_sections <argv>`."""
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "benchmarks" / "mixed_precision_sections.py"), *argv])
+    path = common.write_report("mixed_precision_sections", {"results": {"5.2": {"epochs": 100}}},
+                               tmp_path / "report.json", summary=[common.summary_row("5.2: epochs run", 100)])
+    return json.loads(path.read_text())
+
+
+def test_a_benchmark_report_records_its_commit_and_command_line(tmp_path, monkeypatch):
+    report = written_report(tmp_path, monkeypatch, ["--workloads", "5.2", "--epochs", "100"])
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert report["commit"].removesuffix("+changes") == head.strip()
+    assert report["command"] == "python -m benchmarks.mixed_precision_sections --workloads 5.2 --epochs 100"
+    assert report["results"] == {"5.2": {"epochs": 100}}  # the script's own fields, unchanged
+    assert report["summary"][0]["measured"] == 100
+
+
+def test_a_benchmark_report_records_the_cpu_and_its_flags_and_keeps_the_older_machine_keys(tmp_path, monkeypatch):
+    machine = written_report(tmp_path, monkeypatch, [])["machine"]
+    cpuinfo = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    assert machine["cpu_flags"] == [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in cpuinfo]
+    assert machine["cpu"] and machine["cores"] == machine["cpu_count"]
+    assert {"tensorflow", "keras", "python", "gpus", "date"} <= set(machine)
+
+
+def mixed_precision_verdicts(ratio=0.5, epochs=100, accuracy_float32=0.80, accuracy_mixed=0.795, native=True):
+    """{row: target met} of benchmarks.mixed_precision_sections' summary for made-up 5.2 measurements."""
+    from benchmarks.mixed_precision_sections import summary
+
+    report = {"device": "CPU", "mixed_policy": "mixed_bfloat16", "cpu_native_bfloat16": native,
+              "results": {"5.2": {"epochs": epochs, "book_epochs": 100, "epoch_time_ratio_mixed_over_float32": ratio,
+                                  "accuracy_float32": accuracy_float32, "accuracy_mixed": accuracy_mixed,
+                                  "accuracy_is": "validation accuracy"}}}
+    rows = summary(report)
+    return {row["what"].split(",")[0]: (row["measured"], row["target_met"]) for row in rows}
+
+
+def test_the_mixed_precision_speed_target_is_met_at_0_55_and_missed_at_0_7():
+    assert mixed_precision_verdicts(ratio=0.55)["5.2: epoch time"] == (0.55, True)
+    assert mixed_precision_verdicts(ratio=0.7)["5.2: epoch time"] == (0.7, False)
+
+
+def test_the_mixed_precision_accuracy_target_is_judged_only_after_the_books_epochs():
+    assert mixed_precision_verdicts(epochs=100, accuracy_mixed=0.795)["5.2: validation accuracy"] == (0.795, True)
+    assert mixed_precision_verdicts(epochs=100, accuracy_mixed=0.77)["5.2: validation accuracy"] == (0.77, False)
+    assert mixed_precision_verdicts(epochs=10, accuracy_mixed=0.795)["5.2: validation accuracy"] == (0.795, None)
+    assert mixed_precision_verdicts(epochs=10)["5.2: epochs run"] == (10, None)
+
+
+def test_the_mixed_precision_targets_are_not_judged_where_bfloat16_was_forced():
+    verdicts = mixed_precision_verdicts(ratio=0.55, native=False)
+    assert verdicts["5.2: epoch time"] == (0.55, None)
+    assert verdicts["5.2: validation accuracy"] == (0.795, None)
