@@ -2,11 +2,11 @@
 
 import json
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
@@ -56,12 +56,21 @@ def test_our_result_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch,
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results"]
 
 
-def test_ctrl_c_during_a_write_waits_until_the_file_is_whole(tmp_path):
+@pytest.fixture
+def pythons_ctrl_c_handler():
+    """Python's own Ctrl-C handler, as in a terminal: a shell starts its background jobs with SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_a_write_waits_until_the_file_is_whole(tmp_path, pythons_ctrl_c_handler):
     path = tmp_path / "best.weights.h5"
 
     def interrupted_halfway(temporary):
         temporary.write_bytes(b"first half, ")
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the checkpoint is being written
+        # Ctrl-C while the checkpoint is being written, sent to the main thread (where Python runs its handlers)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         with open(temporary, "ab") as f:
             f.write(b"second half")
 
