@@ -269,6 +269,18 @@ def test_another_image_size_or_other_weights_are_extracted_again(tmp_path, small
     assert not any(cached.values())
 
 
+def test_a_bfloat16_conv_bases_features_are_float32_and_a_float32_run_extracts_its_own(tmp_path, small_splits):
+    edition = dataclasses.replace(s5_3.FIRST_EDITION, image_size=(32, 32))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        in_bfloat16, _ = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert in_bfloat16["train"][0].dtype == np.float32
+    _, cached = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    assert not any(cached.values())
+
+
 # --- the command line, as a student runs it -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
