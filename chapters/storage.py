@@ -168,10 +168,13 @@ def _to_builtin(value):
 
 
 def save_npz(path, **arrays):
+    """np.savez, written whole or not at all. A bfloat16 array (what a model computes under --mixed-precision
+    bfloat16) is saved as float32: .npz has no bfloat16, np.load would read it back as 2-byte voids."""
     import io
 
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **{name: np.asarray(array, "float32") if np.asarray(array).dtype.name == "bfloat16" else array
+                        for name, array in arrays.items()})
     return atomic_write(path, buffer.getvalue())
 
 

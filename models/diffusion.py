@@ -190,7 +190,10 @@ class DiffusionModel(keras.Model):
         for step in range(diffusion_steps):
             diffusion_times = ops.ones((num_images, 1, 1, 1)) - step * step_size
             noisy_images, predicted_images = self.denoising_step(noisy_images, diffusion_times, step_size)
-        images = self.normalizer.mean + predicted_images * ops.sqrt(self.normalizer.variance)
+        # the normalizer's statistics are in its compute dtype (bfloat16 or float16 under mixed precision)
+        mean, variance = (ops.cast(statistic, "float32") for statistic in (self.normalizer.mean,
+                                                                          self.normalizer.variance))
+        images = mean + predicted_images * ops.sqrt(variance)
         return ops.clip(images, 0.0, 255.0)
 
     @tf.function(reduce_retracing=True)

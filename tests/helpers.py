@@ -292,20 +292,23 @@ MIXED_BFLOAT16 = ["--mixed-precision", "bfloat16"]  # forced: the same on every 
 
 def assert_trained_in_mixed_bfloat16(output_dir, section=None):
     """Every model the run trained with run.fit computed its hidden layers in bfloat16 and its outputs in float32,
-    as results.json records them and as the saved models (last.keras) hold them."""
+    as results.json records them and as the saved models (last.keras) hold them; returns how many.
+
+    run.fit records compute_dtypes with each training; a section's own loop (7.1's GradientTape loop, 7.2's
+    EarlyStopping model.fit) records its other facts without them, and is not counted."""
     import keras
 
     from chapters.performance import compute_dtypes
 
-    training = training_of(output_dir, section)
-    assert training, "the run trained nothing with run.fit"
-    for name, facts in training.items():
+    fitted = {name: facts for name, facts in training_of(output_dir, section).items() if "compute_dtypes" in facts}
+    assert fitted, "the run trained nothing with run.fit"
+    for name, facts in fitted.items():
         assert facts["compute_dtypes"] == {"hidden": ["bfloat16"], "output": ["float32"]}, name
     pattern = f"{section}-*/*/last.keras" if section else "*/*/last.keras"
     saved = sorted(Path(output_dir).glob(pattern))
     for path in saved:
         assert compute_dtypes(keras.models.load_model(path)) == {"hidden": ["bfloat16"], "output": ["float32"]}, path
-    return len(training)
+    return len(fitted)
 
 
 def assert_trained_with_mirrored_variables(output_dir, section=None):

@@ -11,7 +11,14 @@ from PIL import Image
 from chapters.ch17_diffusion import CHAPTER
 from datasets.flowers import find_flowers, flower_dataset
 from models.diffusion import denoising_unet, diffusion_schedule, unet_params
-from tests.helpers import results_of, run_folders, run_in_process, training_of
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    results_of,
+    run_folders,
+    run_in_process,
+    training_of,
+)
 
 
 def run_chapter(*args, cwd=None):
@@ -119,7 +126,8 @@ def h5_arrays(path):
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
-    """--quick on 40 synthetic digits (2 denoising steps per picture), then --resume of the finished run.
+    """--quick on 40 synthetic digits (2 denoising steps per picture), then --resume of the finished run; both in
+    mixed bfloat16 (forced: on any CPU).
 
     An untrained 5.1 convnet stands in for an earlier 5.1 run's (the section classifies with it instead of
     training one). The resumed run has nothing left to train: it loads the backup and generates again.
@@ -134,8 +142,8 @@ def quick_runs(tmp_path_factory):
     classifier.parent.mkdir(parents=True)
     mnist_convnet_1st_edition().save(classifier)
     keras.backend.clear_session()
-    common = ("--quick", "--batch-size", "8", "--diffusion-steps", "2", "--data-dir", folder / "data",
-              "--output-dir", folder / "out")
+    common = ("--quick", "--batch-size", "8", "--diffusion-steps", "2", *MIXED_BFLOAT16, "--data-dir",
+              folder / "data", "--output-dir", folder / "out")
     first = run_chapter("17.2", *common, cwd=folder)
     run = run_folders(folder / "out", "17.2")[-1]
     backup = h5_arrays(run / "diffusion_model" / "backup" / "epoch-0001.weights.h5")
@@ -183,3 +191,7 @@ def test_resume_loads_the_saved_weights_of_the_subclassed_model(quick_runs):
     assert all(np.array_equal(resumed[name], backup[name]) for name in backup)
     final_kernels = [array for array in backup.values() if array.shape == (1, 1, 32, 1)]
     assert final_kernels and any(np.any(kernel != 0) for kernel in final_kernels)  # trained away from its zeros
+
+
+def test_17_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_runs):
+    assert assert_trained_in_mixed_bfloat16(quick_runs[0], "17.2") == 1

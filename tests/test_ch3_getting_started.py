@@ -8,16 +8,24 @@ from chapters.ch3_getting_started import CHAPTER
 from chapters.ch3_getting_started import boston_housing as s3_7
 from chapters.ch3_getting_started import imdb_reviews as s3_5
 from chapters.ch3_getting_started import reuters_newswires as s3_6
-from tests.helpers import results_of, run_in_process, training_of, write_word_sequence_data
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    results_of,
+    run_in_process,
+    training_of,
+    write_word_sequence_data,
+)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """`all --quick` once, on synthetic files; the tests below read what it wrote."""
+    """`all --quick` once, on synthetic files, in mixed bfloat16 (forced: on any CPU); the tests below read what it
+    wrote (none of the recipes, files and shapes they check depends on the precision)."""
     tmp_path = tmp_path_factory.mktemp("ch3")
     data = write_word_sequence_data(tmp_path / "data")
-    code, _, err = run_in_process(CHAPTER, ["all", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out"],
-                                  cwd=tmp_path)
+    code, _, err = run_in_process(CHAPTER, ["all", "--quick", *MIXED_BFLOAT16, "--data-dir", data,
+                                            "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-3000:]
     return tmp_path / "out"
 
@@ -103,6 +111,12 @@ def test_boston_reports_four_folds_and_the_mean_of_five_final_models(quick_run):
 
 def test_imdb_writes_the_validation_curves(quick_run):
     assert list(quick_run.glob("3.5-*/validation_run/curves.png"))
+
+
+@pytest.mark.parametrize("section", ["3.5", "3.6"])
+def test_each_section_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_run,
+                                                                                                    section):
+    assert assert_trained_in_mixed_bfloat16(quick_run, section) >= 2
 
 
 # --- errors and interruptions ----------------------------------------------------------------------

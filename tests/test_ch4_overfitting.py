@@ -8,7 +8,15 @@ import pytest
 
 from chapters import ch4_overfitting as s4_4
 from models.dense_networks import imdb_network
-from tests.helpers import layer_params, results_of, run_in_process, training_of, write_word_sequence_data
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    layer_params,
+    results_of,
+    run_in_process,
+    training_of,
+    write_word_sequence_data,
+)
 
 BOOK_TOTALS = {"original": 160_305, "smaller": 40_029, "bigger": 5_383_681, "l2": 160_305, "l1": 160_305,
                "l1_l2": 160_305, "dropout": 160_305}
@@ -65,21 +73,32 @@ def test_the_second_edition_holds_out_the_last_40_percent_of_the_training_review
     assert x.tolist() == list(range(6)) and x_val.tolist() == [6, 7, 8, 9] and y_val.tolist() == [0, 1, 0, 1]
 
 
-def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per_comparison(tmp_path):
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """--quick with two comparisons, in mixed bfloat16 (forced: on any CPU); the tests below read what it wrote."""
+    tmp_path = tmp_path_factory.mktemp("ch4")
     data = write_word_sequence_data(tmp_path / "data")
-    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "capacity", "dropout", "--data-dir", data,
-                                            "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "capacity", "dropout", *MIXED_BFLOAT16,
+                                                 "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-3000:]
-    training = training_of(tmp_path / "out")
+    return tmp_path / "out"
+
+
+def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per_comparison(quick_run):
+    training = training_of(quick_run)
     assert set(training) == {"original", "smaller", "bigger", "dropout"}
     assert {(f["optimizer"], f["loss"], f["book_epochs"]) for f in training.values()} == {
         ("RMSprop", "binary_crossentropy", 20)}
-    results = results_of(tmp_path / "out")
+    results = results_of(quick_run)
     assert {key for key in results if key.endswith("lowest_validation_loss")} == {
         f"{name}.lowest_validation_loss" for name in training}
-    run_dir = next((tmp_path / "out").glob("4.4-*"))
+    run_dir = next(quick_run.glob("4.4-*"))
     for figure in ("capacity_val_loss.png", "capacity_training_loss.png", "dropout_val_loss.png"):
         assert (run_dir / figure).stat().st_size > 1000, figure
+
+
+def test_4_4_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_run):
+    assert assert_trained_in_mixed_bfloat16(quick_run, "4.4") == 4  # original, smaller, bigger, dropout
 
 
 def test_missing_imdb_is_one_line(tmp_path):

@@ -10,7 +10,7 @@ from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets import cifar10_convnet as s5_1c
 from datasets.cifar10 import FOLDER
 from models import convnets
-from tests.helpers import layer_params, run_folders, run_in_process
+from tests.helpers import MIXED_BFLOAT16, assert_trained_in_mixed_bfloat16, layer_params, run_folders, run_in_process
 from tests.test_datasets_cifar10 import write_cifar_folder
 
 
@@ -61,12 +61,13 @@ def test_pictures_are_normalised_to_minus_1_1_as_the_workshop_does():
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
-    """5.1c --quick with both recipes on small files in the CIFAR-10 batch format; and a run without the data."""
+    """5.1c --quick with both recipes on small files in the CIFAR-10 batch format (the Keras recipe in mixed
+    bfloat16, forced: on any CPU); and a run without the data."""
     tmp_path = tmp_path_factory.mktemp("ch5_1c")
     write_cifar_folder(tmp_path / "data" / "cifar10" / FOLDER, per_batch=40)
-    runs = {recipe: run_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, "--data-dir", tmp_path / "data",
-                                              "--output-dir", tmp_path / recipe], cwd=tmp_path)
-            for recipe in ("workshop", "keras")}
+    runs = {recipe: run_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, *precision, "--data-dir",
+                                              tmp_path / "data", "--output-dir", tmp_path / recipe], cwd=tmp_path)
+            for recipe, precision in (("workshop", []), ("keras", MIXED_BFLOAT16))}
     elsewhere = tmp_path / "elsewhere"  # no ./data and an empty Keras home there
     elsewhere.mkdir()
     runs["no data"] = run_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], cwd=elsewhere)
@@ -101,6 +102,12 @@ def test_quick_run_of_the_keras_recipe_holds_out_a_tenth_and_trains_with_adam(qu
     facts = written(tmp_path / "keras")["training"]["keras_recipe"]
     assert (facts["optimizer"], facts["learning_rate"], facts["book_epochs"]) == ("Adam", pytest.approx(0.001), 20)
     assert "180 pictures, 6 steps per epoch" in out and "Evaluating the best epoch (1)" in out
+
+
+def test_5_1c_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_runs):
+    tmp_path, runs = quick_runs
+    assert runs["keras"][0] == 0, runs["keras"][2][-2000:]
+    assert assert_trained_in_mixed_bfloat16(tmp_path / "keras", "5.1c") == 1
 
 
 def test_without_cifar10_offline_one_line_names_the_archive(quick_runs):

@@ -7,6 +7,8 @@ import pytest
 
 from chapters.ch5_convnets import CHAPTER
 from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
     make_split_folder,
     results_of,
     run_folders,
@@ -62,33 +64,47 @@ def test_mnist_convnet_quick_trains_the_books_recipe_then_5_1f_draws_its_filters
     assert results_of(tmp_path / "out", "5.1f")["sobel_layer_minus_conv2d"]["value"] < 1e-5
 
 
-def test_hoda_quick_on_synthetic_files(tmp_path):
+@pytest.fixture(scope="module")
+def hoda_quick_run(tmp_path_factory):
+    """5.1h --quick for 2 epochs on synthetic files in Hoda's formats, in mixed bfloat16 (forced: on any CPU)."""
+    tmp_path = tmp_path_factory.mktemp("hoda")
     data = tmp_path / "data"
     train, train_labels = synthetic_glyphs(200, seed=4)
     test, test_labels = synthetic_glyphs(50, seed=5)
     write_mat(data / "hoda" / "original" / "Data_hoda_full.mat", train, train_labels)
     write_cdb(data / "hoda" / "original" / "Test 20000.cdb", test, test_labels)
-    code, out, err = run_in_process(CHAPTER, ["5.1h", "--quick", "--epochs", "2", "--data-dir", data,
+    code, out, err = run_in_process(CHAPTER, ["5.1h", "--quick", "--epochs", "2", *MIXED_BFLOAT16, "--data-dir", data,
                                               "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-2000:]
-    assert "Hoda: 200 training and 50 test digits" in out
-    assert 0 <= results_of(tmp_path / "out")["test_accuracy"]["value"] <= 1
-    assert training_of(tmp_path / "out")["hoda_convnet"]["epochs_done"] == 2
-    assert (run_folders(tmp_path / "out", "5.1h")[-1] / "hoda_digits.png").exists()
+    return tmp_path / "out", out
+
+
+def test_hoda_quick_on_synthetic_files(hoda_quick_run):
+    out, printed = hoda_quick_run
+    assert "Hoda: 200 training and 50 test digits" in printed
+    assert 0 <= results_of(out)["test_accuracy"]["value"] <= 1
+    assert training_of(out)["hoda_convnet"]["epochs_done"] == 2
+    assert (run_folders(out, "5.1h")[-1] / "hoda_digits.png").exists()
+
+
+def test_5_1h_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(hoda_quick_run):
+    assert assert_trained_in_mixed_bfloat16(hoda_quick_run[0], "5.1h") == 1
 
 
 @pytest.fixture(scope="module")
 def dogs_quick_run(tmp_path_factory):
-    """5.2 --quick on a small synthetic split folder, both trainings; then --resume with one more epoch."""
+    """5.2 --quick on a small synthetic split folder, both trainings; then --resume with one more epoch. Both in
+    mixed bfloat16 (forced: on any CPU)."""
     tmp_path = tmp_path_factory.mktemp("dogs")
     data = tmp_path / "data"
     make_split_folder(data / "cats_and_dogs_small", {"train": 8, "validation": 4, "test": 4})
-    first = run_in_process(CHAPTER, ["5.2", "--quick", "--data-dir", data, "--output-dir", tmp_path / "out"],
-                           cwd=tmp_path)
+    first = run_in_process(CHAPTER, ["5.2", "--quick", *MIXED_BFLOAT16, "--data-dir", data,
+                                     "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert first[0] == 0, first[2][-2000:]
     training_after_first = training_of(tmp_path / "out")
     second = run_in_process(CHAPTER, ["5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume",
-                                      "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path)
+                                      *MIXED_BFLOAT16, "--data-dir", data, "--output-dir", tmp_path / "out"],
+                            cwd=tmp_path)
     return tmp_path / "out", first, training_after_first, second
 
 
@@ -136,6 +152,10 @@ def test_dogs_vs_cats_resume_continues_the_same_run_from_its_backup(dogs_quick_r
     assert "Resuming augmentation_dropout at epoch 2 of 2" in stdout
     history = json.loads((run_folders(out, "5.2")[-1] / "augmentation_dropout" / "history.json").read_text())
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
+
+
+def test_5_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(dogs_quick_run):
+    assert assert_trained_in_mixed_bfloat16(dogs_quick_run[0], "5.2") == 2  # no_augmentation, augmentation_dropout
 
 
 def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path):

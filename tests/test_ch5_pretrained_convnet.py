@@ -13,6 +13,8 @@ from datasets import dogs_vs_cats
 from models import convnets, pretrained_convnets
 from models.pretrained import NETWORKS, keras_models_dir
 from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
     layer_params,
     make_run,
     make_split_folder,
@@ -269,16 +271,30 @@ def test_another_image_size_or_other_weights_are_extracted_again(tmp_path, small
     assert not any(cached.values())
 
 
+
+def test_a_bfloat16_conv_bases_features_are_float32_and_a_float32_run_extracts_its_own(tmp_path, small_splits):
+    edition = dataclasses.replace(s5_3.FIRST_EDITION, image_size=(32, 32))
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        in_bfloat16, _ = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert in_bfloat16["train"][0].dtype == np.float32
+    _, cached = extract(tmp_path, small_splits, edition, tiny_conv_base(0))
+    assert not any(cached.values())
+
+
 # --- the command line, as a student runs it -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
-    """5.3 --quick with an untrained VGG16 on a small generated split; then --technique fast reusing its features."""
+    """5.3 --quick with an untrained VGG16 on a small generated split; then --technique fast reusing its features.
+    Both in mixed bfloat16 (forced: on any CPU)."""
     tmp_path = tmp_path_factory.mktemp("ch5_3")
     data = make_split_folder(tmp_path / "data" / "cats_and_dogs_small", {"train": 4, "validation": 2, "test": 2})
     out = tmp_path / "out"
-    outputs = [run_in_process(CHAPTER, ["5.3", "--quick", "--weights", "random", "--batch-size", "4", "--data-dir",
-                                         data, "--output-dir", out, *extra], cwd=tmp_path)
+    outputs = [run_in_process(CHAPTER, ["5.3", "--quick", "--weights", "random", "--batch-size", "4", *MIXED_BFLOAT16,
+                                         "--data-dir", data, "--output-dir", out, *extra], cwd=tmp_path)
                for extra in ([], ["--technique", "fast"])]
     first, second = sorted(run_folders(out, "5.3"))
     return out, outputs, json.loads((first / "results.json").read_text()), first, \
@@ -325,6 +341,13 @@ def test_a_second_run_reuses_the_extracted_features(quick_runs):
     assert [first[key]["value"] for key in keys] == [False] * 3
     assert [second[key]["value"] for key in keys] == [True] * 3
     assert training_of(out, "5.3").keys() == {"feature_extraction_untrained-vgg16"}
+
+
+def test_5_3_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_runs):
+    out, _, written, _, _ = quick_runs
+    first_run = [facts["compute_dtypes"] for facts in written["training"].values()]  # its three trainings
+    assert first_run == [{"hidden": ["bfloat16"], "output": ["float32"]}] * 3
+    assert assert_trained_in_mixed_bfloat16(out, "5.3") == 1  # the second run's; and the saved models of both
 
 
 def test_offline_without_the_imagenet_weights_is_one_line_naming_the_file(tmp_path):

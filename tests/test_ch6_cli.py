@@ -8,6 +8,8 @@ import pytest
 
 from chapters.ch6_text_and_sequences import CHAPTER
 from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
     fingerprint,
     results_of,
     run_folders,
@@ -59,6 +61,7 @@ def first_edition(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def second_edition(tmp_path_factory):
+    """One --quick run of each section of the 2nd edition, in mixed bfloat16 (forced: on any CPU)."""
     folder = tmp_path_factory.mktemp("ch6_2e")
     data = write_data(folder / "data", glove=False)
     before = fingerprint(data / "aclImdb")
@@ -67,7 +70,7 @@ def second_edition(tmp_path_factory):
                            ("6.2", ["--models", "embedding_bidirectional_lstm_masked", "glove_bidirectional_lstm"]),
                            ("6.3", ["--models", "lstm", "bidirectional_lstm"]),
                            ("6.4", ["--models", "positional_transformer"])):
-        runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", "--data-dir", data,
+        runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", *MIXED_BFLOAT16, "--data-dir", data,
                                     "--output-dir", "out", *extra)
         assert runs[section][0] == 0, runs[section][2][-3000:]
     return folder, runs, fingerprint(data / "aclImdb") == before
@@ -207,6 +210,13 @@ def test_6_4_second_edition_trains_the_positional_transformer_20_epochs_without_
     assert recipe(folder / "out", "6.4", "positional_transformer") == (
         "RMSprop", pytest.approx(1e-3), "binary_crossentropy", 20, 1)
     assert "does not support masking" not in runs["6.4"][2]
+
+
+@pytest.mark.parametrize("section", ["6.1", "6.2", "6.3", "6.4"])
+def test_each_section_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(
+        second_edition, section):
+    folder, _, _ = second_edition
+    assert assert_trained_in_mixed_bfloat16(folder / "out", section) >= 1
 
 
 # --- missing data, options, resume ----------------------------------------------------------------------

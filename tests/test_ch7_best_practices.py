@@ -15,7 +15,16 @@ from chapters.ch7_best_practices import getting_the_most as s7_3
 from chapters.ch7_best_practices import working_with_keras as s7_1_2nd
 from chapters.errors import RunFailed
 from models import functional_api as models
-from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of, write_word_sequence_data
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    make_run,
+    results_of,
+    run_folders,
+    run_in_process,
+    training_of,
+    write_word_sequence_data,
+)
 
 # --- synthetic data ------------------------------------------------------------------------------------
 
@@ -119,7 +128,8 @@ def test_the_second_edition_trains_1280_tickets_one_epoch_and_mnist_3_epochs_of_
 
 @pytest.fixture(scope="module")
 def quick_7_1(tmp_path_factory, data):
-    return quick_run(tmp_path_factory, data, "ch7_7_1", "7.1") / "out"
+    """7.1 --quick of the 1st edition in mixed bfloat16 (forced: on any CPU)."""
+    return quick_run(tmp_path_factory, data, "ch7_7_1", "7.1", *MIXED_BFLOAT16) / "out"
 
 
 def test_7_1_checks_every_model_and_both_printed_embedding_swaps(quick_7_1):
@@ -166,6 +176,10 @@ def test_7_1_the_total_loss_is_the_weighted_sum_of_the_three(quick_7_1):
     losses = results["social_media.output_losses"]["value"]
     assert results["social_media.weighted_sum_of_losses"]["value"] == pytest.approx(
         0.25 * losses["age"] + losses["income"] + 10 * losses["gender"], abs=1e-3)
+
+
+def test_7_1_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_7_1):
+    assert assert_trained_in_mixed_bfloat16(quick_7_1, "7.1") == 7
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +302,9 @@ def test_the_learning_rate_drops_tenfold_10_epochs_after_the_best_one_and_activa
 
 @pytest.fixture(scope="module")
 def quick_7_2(tmp_path_factory, data):
-    """7.2 --quick with 2 epochs, so that TensorBoard has more than one epoch to show."""
-    return quick_run(tmp_path_factory, data, "ch7_7_2", "7.2", "--epochs", "2") / "out"
+    """7.2 --quick with 2 epochs, so that TensorBoard has more than one epoch to show; in mixed bfloat16 (forced:
+    on any CPU)."""
+    return quick_run(tmp_path_factory, data, "ch7_7_2", "7.2", "--epochs", "2", *MIXED_BFLOAT16) / "out"
 
 
 def test_7_2_trains_with_the_books_recipes(quick_7_2):
@@ -343,6 +358,10 @@ def test_7_2_tensorboards_projector_reads_the_trained_embedding_with_a_word_per_
     words = (folder / "tensorboard" / "metadata.tsv").read_text().splitlines()
     assert len(words) == tensor.shape[0] == 2000 and words[:3] == ["<padding>", "<start>", "<out of vocabulary>"]
     assert words[4] == "word1"  # the synthetic word index: "word<i>" has rank i, so index i + 3
+
+
+def test_7_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_7_2):
+    assert assert_trained_in_mixed_bfloat16(quick_7_2, "7.2") == 2  # plateau, imdb_convnet (early_stopping: model.fit)
 
 
 def test_keras_3s_own_embeddings_freq_writes_nothing_the_projector_can_read(tmp_path):
@@ -454,6 +473,8 @@ def test_a_resumed_search_continues_the_trials_in_the_run_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_7_3(tmp_path_factory, data):
+    """7.3 --quick of the 1st edition, in float32: its BatchNormalization check holds the layer's output to the
+    formula within 1e-3, and bfloat16 rounds that output by about 2e-3."""
     return quick_run(tmp_path_factory, data, "ch7_7_3", "7.3", "--trials", "3", "--ensemble-size", "2")
 
 

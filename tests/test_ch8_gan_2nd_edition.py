@@ -11,7 +11,15 @@ from chapters.ch8_generative import gan_2nd_edition as section
 from datasets import DataNotFoundError
 from datasets.celeba import celeba_dataset, find_celeba
 from models import gan
-from tests.helpers import layer_params, results_of, run_folders, run_in_process, training_of
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    layer_params,
+    results_of,
+    run_folders,
+    run_in_process,
+    training_of,
+)
 
 # The book's summaries (Sequential: no input row). Discriminator: Conv2D(64, 4, s2) 3,136; LeakyReLU;
 # Conv2D(128, 4, s2) 131,200; LeakyReLU; Conv2D(128, 4, s2) 262,272; LeakyReLU; Flatten; Dropout; Dense 8,193.
@@ -112,6 +120,7 @@ def test_a_data_zip_not_yet_unzipped_is_named_with_the_books_unzip(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
+    """8.5 --edition 2 --quick on 8 synthetic faces, in mixed bfloat16 (forced: on any CPU)."""
     folder = tmp_path_factory.mktemp("celeba")
     with pytest.MonkeyPatch.context() as patch:  # what conftest's autouse fixture does, for a module fixture
         patch.delenv("DLWP_DATA_DIR", raising=False)
@@ -119,8 +128,8 @@ def quick_run(tmp_path_factory):
         patch.setenv("DLWP_OFFLINE", "1")
         patch.chdir(folder)
         write_celeba(folder / "data")
-        result = run_in_process(CHAPTER, ["8.5", "--edition", "2", "--quick", "--batch-size", "4", "--data-dir",
-                                          folder / "data", "--output-dir", folder / "out"])
+        result = run_in_process(CHAPTER, ["8.5", "--edition", "2", "--quick", "--batch-size", "4", *MIXED_BFLOAT16,
+                                          "--data-dir", folder / "data", "--output-dir", folder / "out"])
     return folder / "out", result
 
 
@@ -150,6 +159,11 @@ def test_the_quick_run_saves_the_generated_faces_of_each_epoch_and_real_ones(qui
         assert (run / name).is_file(), name
     with Image.open(run / "generated/epoch_001.png") as grid:  # 2 rows of 5 faces of 64x64, zoomed x2
         assert grid.size == (5 * 64 * 2, 2 * 64 * 2)
+
+
+def test_8_5_second_edition_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(
+        quick_run):
+    assert assert_trained_in_mixed_bfloat16(quick_run[0], "8.5") == 1
 
 
 def test_without_celeba_it_is_one_line_saying_where_to_put_it(tmp_path):

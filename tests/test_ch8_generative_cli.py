@@ -13,7 +13,15 @@ from PIL import Image
 
 import chapters.ch8_style_transfer
 from chapters.ch8_generative import CHAPTER
-from tests.helpers import make_run, results_of, run_folders, run_in_process, training_of
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    make_run,
+    results_of,
+    run_folders,
+    run_in_process,
+    training_of,
+)
 
 
 def run_chapter(*args):
@@ -121,11 +129,11 @@ def test_summary_only_matches_the_book_for_every_model_of_both_editions(tmp_path
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
-    """8.1 --quick on a synthetic text, then --resume with --epochs 2."""
+    """8.1 --quick on a synthetic text, then --resume with --epochs 2; both in mixed bfloat16 (forced: any CPU)."""
     folder = tmp_path_factory.mktemp("text")
     with isolated(folder):
         text = write_text(folder / "data")
-        common = ["8.1", "--quick", "--data-dir", folder / "data", "--output-dir", folder / "out"]
+        common = ["8.1", "--quick", *MIXED_BFLOAT16, "--data-dir", folder / "data", "--output-dir", folder / "out"]
         first = run_chapter(*common)
         training = training_of(folder / "out", "8.1")
         second = run_chapter(*common, "--epochs", "2", "--resume")
@@ -170,6 +178,10 @@ def test_text_generation_resumes_the_same_run_for_a_second_epoch(text_run):
     run = run_folders(out, "8.1")[-1]
     assert len(run_folders(out, "8.1")) == 1 and (run / "generated" / "epoch_002.txt").exists()
     assert len(json.loads((run / "character_lstm" / "history.json").read_text())["loss"]) == 2
+
+
+def test_8_1_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(text_run):
+    assert assert_trained_in_mixed_bfloat16(text_run[0], "8.1") == 1
 
 
 def test_text_generation_without_the_text_is_one_line(tmp_path):
@@ -254,8 +266,8 @@ def vae_runs(tmp_path_factory):
     with isolated(folder):
         write_digits(folder / "data")
         first = run_chapter("8.4", "--quick", "--data-dir", folder / "data", "--output-dir", folder / "one")
-        second = run_chapter("8.4", "--quick", "--edition", "2", "--data-dir", folder / "data", "--output-dir",
-                             folder / "two")
+        second = run_chapter("8.4", "--quick", "--edition", "2", *MIXED_BFLOAT16, "--data-dir", folder / "data",
+                             "--output-dir", folder / "two")
     return folder, first, second
 
 
@@ -281,6 +293,12 @@ def test_the_second_edition_vae_trains_with_adam_for_30_book_epochs_without_vali
     assert "final_validation_loss" not in results and results["final_loss"]["value"] > 1  # summed over 784 pixels
 
 
+def test_8_4_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(vae_runs):
+    folder, _, (code, _, err) = vae_runs  # the 2nd edition's run
+    assert code == 0, err[-2000:]
+    assert assert_trained_in_mixed_bfloat16(folder / "two", "8.4") == 1
+
+
 # ---------------------------------------------------------------------------
 # 8.5
 # ---------------------------------------------------------------------------
@@ -290,8 +308,8 @@ def gan_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gan")
     with isolated(folder):
         write_digits(folder / "data")
-        result = run_chapter("8.5", "--images", "mnist", "--quick", "--batch-size", "4", "--data-dir", folder / "data",
-                             "--output-dir", folder / "out")
+        result = run_chapter("8.5", "--images", "mnist", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir",
+                             folder / "data", "--output-dir", folder / "out")
     return folder / "out", result
 
 
@@ -322,6 +340,10 @@ def test_the_gan_saves_its_pictures_losses_and_what_a_digit_classifier_makes_of_
     assert 0 <= results["share_classified_confidently"]["value"] <= 1
     assert 0.1 <= results["largest_class_share"]["value"] <= 1
     assert "training it here for 1 epoch" in stdout and "trained here" in results["classifier"]["value"]
+
+
+def test_8_5_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(gan_run):
+    assert assert_trained_in_mixed_bfloat16(gan_run[0], "8.5") == 1
 
 
 def test_an_unreadable_5_1_model_beside_the_output_folder_is_said_and_one_is_trained_instead(tmp_path, capsys):

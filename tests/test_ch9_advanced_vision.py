@@ -18,7 +18,16 @@ from PIL import Image
 import chapters
 from chapters.ch9_advanced_vision import CHAPTER
 from datasets import DataError, oxford_pets
-from tests.helpers import fingerprint, make_split_folder, results_file, run_folders, run_in_process, training_of
+from tests.helpers import (
+    MIXED_BFLOAT16,
+    assert_trained_in_mixed_bfloat16,
+    fingerprint,
+    make_split_folder,
+    results_file,
+    run_folders,
+    run_in_process,
+    training_of,
+)
 
 
 def run_chapter(*args):
@@ -171,11 +180,12 @@ def test_summary_only_checks_every_model_of_both_sections_without_data(tmp_path)
 
 @pytest.fixture(scope="module")
 def segmentation_run(tmp_path_factory):
-    """9.2 --quick on 10 synthetic pairs (8 to train, 2 to validate), batches of 4."""
+    """9.2 --quick on 10 synthetic pairs (8 to train, 2 to validate), batches of 4, in mixed bfloat16 (forced: on
+    any CPU)."""
     folder = tmp_path_factory.mktemp("segmentation")
     with isolated(folder):
         write_pets(folder / "data" / "oxford_pets")
-        result = run_chapter("9.2", "--quick", "--batch-size", "4", "--data-dir", folder / "data",
+        result = run_chapter("9.2", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir", folder / "data",
                              "--output-dir", folder / "out")
     return folder / "out", result
 
@@ -207,13 +217,19 @@ def test_segmentation_draws_a_picture_with_its_predicted_and_true_masks_and_keep
     assert json.loads((run / "segmentation" / "best.json").read_text())["epoch"] == 1
 
 
+def test_9_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(segmentation_run):
+    assert assert_trained_in_mixed_bfloat16(segmentation_run[0], "9.2") == 1
+
+
 @pytest.fixture(scope="module")
 def xception_run(tmp_path_factory):
-    """9.3 --quick on a tiny dogs-vs-cats split (6 + 6 training pictures), then --resume for a second epoch."""
+    """9.3 --quick on a tiny dogs-vs-cats split (6 + 6 training pictures), then --resume for a second epoch; both in
+    mixed bfloat16 (forced: on any CPU)."""
     folder = tmp_path_factory.mktemp("xception")
     with isolated(folder):
         make_split_folder(folder / "data" / "cats_and_dogs_small")
-        common = ["9.3", "--quick", "--batch-size", "4", "--data-dir", folder / "data", "--output-dir", folder / "out"]
+        common = ["9.3", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir", folder / "data",
+                  "--output-dir", folder / "out"]
         first = run_chapter(*common)
         second = run_chapter(*common, "--epochs", "2", "--resume")
     return folder / "out", first, second
@@ -241,3 +257,7 @@ def test_the_mini_xception_resumes_the_same_run_for_a_second_epoch(xception_run)
     assert len(run_folders(out, "9.3")) == 1
     run = run_folders(out, "9.3")[-1]
     assert len(json.loads((run / "mini_xception" / "history.json").read_text())["loss"]) == 2
+
+
+def test_9_3_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(xception_run):
+    assert assert_trained_in_mixed_bfloat16(xception_run[0], "9.3") == 1

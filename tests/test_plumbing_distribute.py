@@ -175,11 +175,15 @@ def test_no_chapter_clears_the_keras_session_behind_the_runs_back():
     assert callers == []
 
 
-def test_the_book_sections_that_train_with_fit_are_the_distributable_ones():
+def distributable_sections():
     from chapters import all_chapters
 
-    distributable = {number for chapter in all_chapters() for number, section in chapter.sections.items()
-                     if section.distributable}
+    return {number for chapter in all_chapters() for number, section in chapter.sections.items()
+            if section.distributable}
+
+
+def test_the_book_sections_that_train_with_fit_are_the_distributable_ones():
+    distributable = distributable_sections()
     assert distributable == {"2.1", "3.5", "3.6", "4.4", "5.1", "5.1h", "5.1c", "5.2", "6.1", "6.2", "6.3", "6.4",
                              "8.1", "8.4", "8.5", "9.2", "9.3", "11.5"}
     # Their own loops (2.5, 3.7, 7.1's GradientTape, 8.2, 8.3), no training (2.2-2.4, 5.1f, 5.4), a KerasTuner
@@ -323,6 +327,45 @@ def test_the_chief_writes_the_run_and_the_other_worker_its_own_folder(tmp_path):
     assert chief["device"] == {"kind": "CPU", "precision": "float32", "replicas": 2, "distribute": "multiworker"}
     assert chief["training"]["first_network_book"]["epochs_done"] == 1
     assert run_folders(tmp_path / "out" / "worker-1", "2.1")
+
+
+# --- every section that trains with fit has a --quick run checked in mixed bfloat16 ---------------------------
+
+
+def sections_checked_in_mixed_bfloat16():
+    """The sections that the tests pass to assert_trained_in_mixed_bfloat16, read from their source: a number
+    written in the call, or the numbers of the @pytest.mark.parametrize list of the argument the call names."""
+    import ast
+
+    found = set()
+    for path in (REPO / "tests").glob("test_*.py"):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            parametrized = {decorator.args[0].value: decorator.args[1] for decorator in function.decorator_list
+                            if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "parametrize"}
+            for call in ast.walk(function):
+                if (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "assert_trained_in_mixed_bfloat16"
+                        and len(call.args) == 2):
+                    section = call.args[1]
+                    if isinstance(section, ast.Constant):
+                        found.add(section.value)
+                    elif isinstance(section, ast.Name) and section.id in parametrized:
+                        found.update(ast.literal_eval(parametrized[section.id]))
+    return found
+
+
+def test_every_distributable_section_has_a_quick_run_checked_in_forced_bfloat16():
+    """A section that trains with run.fit is added with a test of its --quick run under MIXED_BFLOAT16: the flag
+    on one of its module's --quick runs, and assert_trained_in_mixed_bfloat16 on what that run wrote."""
+    assert distributable_sections() - sections_checked_in_mixed_bfloat16() == set()
+
+
+def test_the_sections_checked_in_forced_bfloat16_are_the_chapters_sections():
+    from chapters import all_chapters
+
+    sections = {number for chapter in all_chapters() for number in chapter.sections}
+    assert sections_checked_in_mixed_bfloat16() - sections == set()
 
 
 # --- real sections with the flags, as a student runs them ------------------------------------------------------

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 
+import numpy as np
 import pytest
 
 from chapters.cli import Chapter
@@ -39,6 +40,14 @@ def test_a_write_that_fails_midway_leaves_the_old_file_whole(tmp_path):
         write_atomically(path, half_then_fail)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["state.npz"]
+
+
+def test_bfloat16_arrays_are_saved_as_float32_that_np_load_reads_back(tmp_path):
+    import ml_dtypes
+
+    save_npz(tmp_path / "activations.npz", conv2d=np.array([[0.5, -2.0]], dtype=ml_dtypes.bfloat16))
+    with np.load(tmp_path / "activations.npz") as saved:
+        assert saved["conv2d"].dtype == np.float32 and saved["conv2d"].tolist() == [[0.5, -2.0]]
 
 
 @pytest.mark.parametrize("save", [lambda path: save_json(path, {"version": "new"}),

@@ -250,7 +250,7 @@ def extract_all_features(run, conv_base, splits, edition, training):
     with stop_cleanly(f"feature extraction stopped; the splits already extracted are kept in {cache} and are not "
                       "extracted again; run the same command (with --resume to keep this run folder) to continue"):
         for name, split in splits.items():
-            key = feature_key(weights_key, edition.image_size, edition.preprocessing, split)
+            key = feature_key(weights_key, edition.image_size, edition.preprocessing, split, conv_base.compute_dtype)
             path = cache / f"vgg16_{name}_{key}.npz"
             features[name] = read_cached_features(path, name)
             if features[name] is not None:
@@ -279,7 +279,8 @@ def extract_features(conv_base, split, edition, batch_size):
     features, labels = [], []
     start, done, printed = time.time(), 0, 0
     for images, batch_labels in dataset:
-        features.append(np.asarray(conv_base.predict_on_batch(edition.preprocess_features(images))))
+        # float32 whatever the precision the conv base computes in: the cache's files hold float32
+        features.append(np.asarray(conv_base.predict_on_batch(edition.preprocess_features(images)), "float32"))
         labels.append(np.asarray(batch_labels)[:, 0])
         done += len(batch_labels)
         progress.update(done)
