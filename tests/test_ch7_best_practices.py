@@ -573,3 +573,20 @@ def test_a_search_whose_every_trial_failed_stops_with_one_line(tmp_path):
 def test_retrain_best_beyond_the_books_four_is_refused():
     with pytest.raises(SystemExit):
         CHAPTER.parser().parse_args(["7.3", "--retrain-best", "5"])
+
+
+def test_7_3_checks_batch_normalization_against_its_formula_in_float32_under_mixed_bfloat16():
+    """Under --mixed-precision bfloat16 the layer's input and output are bfloat16 arrays: NumPy's means and
+    variances over them lose the statistics (a relative gap of about 0.8); in float32 only bfloat16's rounding of
+    the output remains."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        model = s7_3.mnist_convnet_batch_normalized()
+        probe = keras.Model(model.inputs[0], [model.layers[0].output, model.layers[1].output])
+        images = np.random.default_rng(0).random((64, 28, 28, 1), dtype="float32")
+        before, after = (keras.ops.convert_to_numpy(t) for t in probe(images, training=True))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert before.dtype.name == after.dtype.name == "bfloat16"
+    assert s7_3.difference_from_the_formula(before, after, model.layers[1].epsilon) < 2e-2

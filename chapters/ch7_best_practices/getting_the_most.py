@@ -126,6 +126,15 @@ def check_batch_normalization(run):
                note=f"2 x (32 + 64 + 64 + 64) = {2 * (32 + 64 + 64 + 64)}")
 
 
+def difference_from_the_formula(before, after, epsilon):
+    """Largest gap between `after` and (before - batch mean) / sqrt(batch variance + epsilon), per channel, relative
+    to the formula's largest value; computed in float32."""
+    before, after = np.asarray(before, "float32"), np.asarray(after, "float32")
+    mean, variance = before.mean(axis=(0, 1, 2)), before.var(axis=(0, 1, 2))
+    by_hand = (before - mean) / np.sqrt(variance + epsilon)
+    return float(np.abs(after - by_hand).max() / np.abs(by_hand).max())
+
+
 def batch_normalization(run):
     """BatchNormalization centres and scales each channel with the batch's statistics while training."""
     mnist = load_mnist(run.data_dir, subset=QUICK_SUBSET if run.quick else None)
@@ -138,12 +147,12 @@ def batch_normalization(run):
     model = mnist_convnet_batch_normalized()
     conv, normalization = model.layers[0], model.layers[1]
     probe = keras.Model(model.inputs[0], [conv.output, normalization.output])
-    before, after = (keras.ops.convert_to_numpy(t) for t in probe(train_images[:BATCH_STATISTICS_SAMPLES],
-                                                                   training=True))
-    mean, variance = before.mean(axis=(0, 1, 2)), before.var(axis=(0, 1, 2))
-    by_hand = (before - mean) / np.sqrt(variance + normalization.epsilon)
+    # In float32 whatever the policy: NumPy's sums over bfloat16 arrays (--mixed-precision) lose the statistics.
+    before, after = (keras.ops.convert_to_numpy(t).astype("float32")
+                     for t in probe(train_images[:BATCH_STATISTICS_SAMPLES], training=True))
+    mean = before.mean(axis=(0, 1, 2))
     run.record("batch_normalization.formula_relative_difference",
-               float(np.abs(after - by_hand).max() / np.abs(by_hand).max()),
+               difference_from_the_formula(before, after, normalization.epsilon),
                label="first BatchNormalization layer against (x - batch mean) / sqrt(batch variance + epsilon), "
                      "largest difference relative to the largest value")
     run.record("batch_normalization.channel_means_before_and_after",
