@@ -288,6 +288,10 @@ def write_aclimdb(root, per_class=None, unsup=0):
 # --- mixed precision -----------------------------------------------------------------------------------
 
 MIXED_BFLOAT16 = ["--mixed-precision", "bfloat16"]  # forced: the same on every CPU
+# With --distribute mirrored on one logical CPU the strategy still makes every variable a tf.distribute value, so
+# assert_trained_with_mirrored_variables shows that every model a section builds (after its run.clear_session
+# calls) is built inside the strategy's scope; the sections compute as on one device.
+MIXED_BFLOAT16_MIRRORED = [*MIXED_BFLOAT16, "--distribute", "mirrored"]
 
 
 def assert_trained_in_mixed_bfloat16(output_dir, section=None):

@@ -14,8 +14,9 @@ from chapters.ch11_sequence_to_sequence import translation as s11_5
 from datasets import DataError, DataNotFoundError, spa_eng
 from models import translation
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     layer_params,
     results_of,
     run_folders,
@@ -163,7 +164,7 @@ SMALL_BUILDERS = {  # the book's builders at a small size: the run costs seconds
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
     """--quick with both models, then --resume --epochs 2 of the Transformer (both in mixed bfloat16, forced: on any
-    CPU), then --summary-only (small models)."""
+    CPU, and with --distribute mirrored, on one device), then --summary-only (small models)."""
     folder = tmp_path_factory.mktemp("ch11")
     data = write_spa_eng(folder / "spa")
     small = {name: dataclasses.replace(training, build_model=SMALL_BUILDERS[name],
@@ -171,7 +172,7 @@ def quick_runs(tmp_path_factory):
              for name, training in s11_5.TRAININGS.items()}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(s11_5, "TRAININGS", small)
-        common = ["--data-dir", data, "--output-dir", "out", "--batch-size", "16", *MIXED_BFLOAT16]
+        common = ["--data-dir", data, "--output-dir", "out", "--batch-size", "16", *MIXED_BFLOAT16_MIRRORED]
         runs = {"quick": run_in_process(CHAPTER, ["11.5", "--quick", *common], cwd=folder)}
         runs["resume"] = run_in_process(CHAPTER, ["11.5", "--quick", "--resume", "--epochs", "2", "--models",
                                                   "transformer", *common], cwd=folder)
@@ -223,6 +224,11 @@ def test_resume_with_two_epochs_trains_one_more_in_the_same_run(quick_runs):
 def test_11_5_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_runs):
     folder, _ = quick_runs
     assert assert_trained_in_mixed_bfloat16(folder / "out", "11.5") == 2  # gru, transformer
+
+
+def test_11_5_under_mirrored_builds_every_model_in_the_strategys_scope(quick_runs):
+    folder, _ = quick_runs
+    assert_trained_with_mirrored_variables(folder / "out", "11.5")
 
 
 def test_summary_only_checks_the_models_without_data_or_training(quick_runs):

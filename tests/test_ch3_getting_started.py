@@ -9,8 +9,9 @@ from chapters.ch3_getting_started import boston_housing as s3_7
 from chapters.ch3_getting_started import imdb_reviews as s3_5
 from chapters.ch3_getting_started import reuters_newswires as s3_6
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     results_of,
     run_in_process,
     training_of,
@@ -20,11 +21,12 @@ from tests.helpers import (
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """`all --quick` once, on synthetic files, in mixed bfloat16 (forced: on any CPU); the tests below read what it
-    wrote (none of the recipes, files and shapes they check depends on the precision)."""
+    """`all --quick` once, on synthetic files, in mixed bfloat16 (forced: on any CPU) and with --distribute mirrored
+    (on one device: 3.5 and 3.6 build their models in the strategy's scope, 3.7 runs as without it); the tests below
+    read what it wrote (none of the recipes, files and shapes they check depends on the precision or the strategy)."""
     tmp_path = tmp_path_factory.mktemp("ch3")
     data = write_word_sequence_data(tmp_path / "data")
-    code, _, err = run_in_process(CHAPTER, ["all", "--quick", *MIXED_BFLOAT16, "--data-dir", data,
+    code, _, err = run_in_process(CHAPTER, ["all", "--quick", *MIXED_BFLOAT16_MIRRORED, "--data-dir", data,
                                             "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-3000:]
     return tmp_path / "out"
@@ -117,6 +119,11 @@ def test_imdb_writes_the_validation_curves(quick_run):
 def test_each_section_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_run,
                                                                                                     section):
     assert assert_trained_in_mixed_bfloat16(quick_run, section) >= 2
+
+
+@pytest.mark.parametrize("section", ["3.5", "3.6"])
+def test_each_section_under_mirrored_builds_every_model_in_the_strategys_scope(quick_run, section):
+    assert_trained_with_mirrored_variables(quick_run, section)
 
 
 # --- errors and interruptions ----------------------------------------------------------------------

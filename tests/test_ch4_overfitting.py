@@ -9,8 +9,9 @@ import pytest
 from chapters import ch4_overfitting as s4_4
 from models.dense_networks import imdb_network
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     layer_params,
     results_of,
     run_in_process,
@@ -75,11 +76,13 @@ def test_the_second_edition_holds_out_the_last_40_percent_of_the_training_review
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """--quick with two comparisons, in mixed bfloat16 (forced: on any CPU); the tests below read what it wrote."""
+    """--quick with two comparisons, in mixed bfloat16 (forced: on any CPU) and with --distribute mirrored (on one
+    device); the tests below read what it wrote."""
     tmp_path = tmp_path_factory.mktemp("ch4")
     data = write_word_sequence_data(tmp_path / "data")
-    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "capacity", "dropout", *MIXED_BFLOAT16,
-                                                 "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    code, _, err = run_in_process(s4_4.CHAPTER, ["--quick", "--compare", "capacity", "dropout",
+                                                 *MIXED_BFLOAT16_MIRRORED, "--data-dir", data,
+                                                 "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-3000:]
     return tmp_path / "out"
 
@@ -99,6 +102,10 @@ def test_a_quick_run_trains_each_variant_20_book_epochs_and_draws_one_figure_per
 
 def test_4_4_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_run):
     assert assert_trained_in_mixed_bfloat16(quick_run, "4.4") == 4  # original, smaller, bigger, dropout
+
+
+def test_4_4_under_mirrored_builds_every_model_in_the_strategys_scope(quick_run):
+    assert_trained_with_mirrored_variables(quick_run, "4.4")
 
 
 def test_missing_imdb_is_one_line(tmp_path):

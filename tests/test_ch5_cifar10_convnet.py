@@ -10,7 +10,14 @@ from chapters.ch5_convnets import CHAPTER
 from chapters.ch5_convnets import cifar10_convnet as s5_1c
 from datasets.cifar10 import FOLDER
 from models import convnets
-from tests.helpers import MIXED_BFLOAT16, assert_trained_in_mixed_bfloat16, layer_params, run_folders, run_in_process
+from tests.helpers import (
+    MIXED_BFLOAT16_MIRRORED,
+    assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
+    layer_params,
+    run_folders,
+    run_in_process,
+)
 from tests.test_datasets_cifar10 import write_cifar_folder
 
 
@@ -62,12 +69,12 @@ def test_pictures_are_normalised_to_minus_1_1_as_the_workshop_does():
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
     """5.1c --quick with both recipes on small files in the CIFAR-10 batch format (the Keras recipe in mixed
-    bfloat16, forced: on any CPU); and a run without the data."""
+    bfloat16, forced: on any CPU, and with --distribute mirrored, on one device); and a run without the data."""
     tmp_path = tmp_path_factory.mktemp("ch5_1c")
     write_cifar_folder(tmp_path / "data" / "cifar10" / FOLDER, per_batch=40)
     runs = {recipe: run_in_process(CHAPTER, ["5.1c", "--quick", "--recipe", recipe, *precision, "--data-dir",
                                               tmp_path / "data", "--output-dir", tmp_path / recipe], cwd=tmp_path)
-            for recipe, precision in (("workshop", []), ("keras", MIXED_BFLOAT16))}
+            for recipe, precision in (("workshop", []), ("keras", MIXED_BFLOAT16_MIRRORED))}
     elsewhere = tmp_path / "elsewhere"  # no ./data and an empty Keras home there
     elsewhere.mkdir()
     runs["no data"] = run_in_process(CHAPTER, ["5.1c", "--quick", "--output-dir", tmp_path / "nothing"], cwd=elsewhere)
@@ -108,6 +115,12 @@ def test_5_1c_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs
     tmp_path, runs = quick_runs
     assert runs["keras"][0] == 0, runs["keras"][2][-2000:]
     assert assert_trained_in_mixed_bfloat16(tmp_path / "keras", "5.1c") == 1
+
+
+def test_5_1c_under_mirrored_builds_every_model_in_the_strategys_scope(quick_runs):
+    tmp_path, runs = quick_runs
+    assert runs["keras"][0] == 0, runs["keras"][2][-2000:]
+    assert_trained_with_mirrored_variables(tmp_path / "keras", "5.1c")
 
 
 def test_without_cifar10_offline_one_line_names_the_archive(quick_runs):

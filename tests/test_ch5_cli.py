@@ -7,8 +7,9 @@ import pytest
 
 from chapters.ch5_convnets import CHAPTER
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     make_split_folder,
     results_of,
     run_folders,
@@ -66,15 +67,16 @@ def test_mnist_convnet_quick_trains_the_books_recipe_then_5_1f_draws_its_filters
 
 @pytest.fixture(scope="module")
 def hoda_quick_run(tmp_path_factory):
-    """5.1h --quick for 2 epochs on synthetic files in Hoda's formats, in mixed bfloat16 (forced: on any CPU)."""
+    """5.1h --quick for 2 epochs on synthetic files in Hoda's formats, in mixed bfloat16 (forced: on any CPU) and
+    with --distribute mirrored (on one device)."""
     tmp_path = tmp_path_factory.mktemp("hoda")
     data = tmp_path / "data"
     train, train_labels = synthetic_glyphs(200, seed=4)
     test, test_labels = synthetic_glyphs(50, seed=5)
     write_mat(data / "hoda" / "original" / "Data_hoda_full.mat", train, train_labels)
     write_cdb(data / "hoda" / "original" / "Test 20000.cdb", test, test_labels)
-    code, out, err = run_in_process(CHAPTER, ["5.1h", "--quick", "--epochs", "2", *MIXED_BFLOAT16, "--data-dir", data,
-                                              "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    code, out, err = run_in_process(CHAPTER, ["5.1h", "--quick", "--epochs", "2", *MIXED_BFLOAT16_MIRRORED,
+                                              "--data-dir", data, "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert code == 0, err[-2000:]
     return tmp_path / "out", out
 
@@ -91,19 +93,23 @@ def test_5_1h_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs
     assert assert_trained_in_mixed_bfloat16(hoda_quick_run[0], "5.1h") == 1
 
 
+def test_5_1h_under_mirrored_builds_every_model_in_the_strategys_scope(hoda_quick_run):
+    assert_trained_with_mirrored_variables(hoda_quick_run[0], "5.1h")
+
+
 @pytest.fixture(scope="module")
 def dogs_quick_run(tmp_path_factory):
     """5.2 --quick on a small synthetic split folder, both trainings; then --resume with one more epoch. Both in
-    mixed bfloat16 (forced: on any CPU)."""
+    mixed bfloat16 (forced: on any CPU) and with --distribute mirrored (on one device)."""
     tmp_path = tmp_path_factory.mktemp("dogs")
     data = tmp_path / "data"
     make_split_folder(data / "cats_and_dogs_small", {"train": 8, "validation": 4, "test": 4})
-    first = run_in_process(CHAPTER, ["5.2", "--quick", *MIXED_BFLOAT16, "--data-dir", data,
+    first = run_in_process(CHAPTER, ["5.2", "--quick", *MIXED_BFLOAT16_MIRRORED, "--data-dir", data,
                                      "--output-dir", tmp_path / "out"], cwd=tmp_path)
     assert first[0] == 0, first[2][-2000:]
     training_after_first = training_of(tmp_path / "out")
     second = run_in_process(CHAPTER, ["5.2", "--quick", "--augmentation", "on", "--epochs", "2", "--resume",
-                                      *MIXED_BFLOAT16, "--data-dir", data, "--output-dir", tmp_path / "out"],
+                                      *MIXED_BFLOAT16_MIRRORED, "--data-dir", data, "--output-dir", tmp_path / "out"],
                             cwd=tmp_path)
     return tmp_path / "out", first, training_after_first, second
 
@@ -156,6 +162,10 @@ def test_dogs_vs_cats_resume_continues_the_same_run_from_its_backup(dogs_quick_r
 
 def test_5_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(dogs_quick_run):
     assert assert_trained_in_mixed_bfloat16(dogs_quick_run[0], "5.2") == 2  # no_augmentation, augmentation_dropout
+
+
+def test_5_2_under_mirrored_builds_every_model_in_the_strategys_scope(dogs_quick_run):
+    assert_trained_with_mirrored_variables(dogs_quick_run[0], "5.2")
 
 
 def test_dogs_vs_cats_without_data_is_one_clear_line(tmp_path):

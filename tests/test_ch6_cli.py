@@ -8,8 +8,9 @@ import pytest
 
 from chapters.ch6_text_and_sequences import CHAPTER
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     fingerprint,
     results_of,
     run_folders,
@@ -61,7 +62,8 @@ def first_edition(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def second_edition(tmp_path_factory):
-    """One --quick run of each section of the 2nd edition, in mixed bfloat16 (forced: on any CPU)."""
+    """One --quick run of each section of the 2nd edition, in mixed bfloat16 (forced: on any CPU) and with
+    --distribute mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("ch6_2e")
     data = write_data(folder / "data", glove=False)
     before = fingerprint(data / "aclImdb")
@@ -70,8 +72,8 @@ def second_edition(tmp_path_factory):
                            ("6.2", ["--models", "embedding_bidirectional_lstm_masked", "glove_bidirectional_lstm"]),
                            ("6.3", ["--models", "lstm", "bidirectional_lstm"]),
                            ("6.4", ["--models", "positional_transformer"])):
-        runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", *MIXED_BFLOAT16, "--data-dir", data,
-                                    "--output-dir", "out", *extra)
+        runs[section] = run_chapter(folder, section, "--quick", "--edition", "2", *MIXED_BFLOAT16_MIRRORED,
+                                    "--data-dir", data, "--output-dir", "out", *extra)
         assert runs[section][0] == 0, runs[section][2][-3000:]
     return folder, runs, fingerprint(data / "aclImdb") == before
 
@@ -217,6 +219,12 @@ def test_each_section_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and
         second_edition, section):
     folder, _, _ = second_edition
     assert assert_trained_in_mixed_bfloat16(folder / "out", section) >= 1
+
+
+@pytest.mark.parametrize("section", ["6.1", "6.2", "6.3", "6.4"])
+def test_each_section_under_mirrored_builds_every_model_in_the_strategys_scope(second_edition, section):
+    folder, _, _ = second_edition
+    assert_trained_with_mirrored_variables(folder / "out", section)
 
 
 # --- missing data, options, resume ----------------------------------------------------------------------

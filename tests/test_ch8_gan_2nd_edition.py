@@ -12,8 +12,9 @@ from datasets import DataNotFoundError
 from datasets.celeba import celeba_dataset, find_celeba
 from models import gan
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     layer_params,
     results_of,
     run_folders,
@@ -120,7 +121,8 @@ def test_a_data_zip_not_yet_unzipped_is_named_with_the_books_unzip(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """8.5 --edition 2 --quick on 8 synthetic faces, in mixed bfloat16 (forced: on any CPU)."""
+    """8.5 --edition 2 --quick on 8 synthetic faces, in mixed bfloat16 (forced: on any CPU) and with --distribute
+    mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("celeba")
     with pytest.MonkeyPatch.context() as patch:  # what conftest's autouse fixture does, for a module fixture
         patch.delenv("DLWP_DATA_DIR", raising=False)
@@ -128,8 +130,9 @@ def quick_run(tmp_path_factory):
         patch.setenv("DLWP_OFFLINE", "1")
         patch.chdir(folder)
         write_celeba(folder / "data")
-        result = run_in_process(CHAPTER, ["8.5", "--edition", "2", "--quick", "--batch-size", "4", *MIXED_BFLOAT16,
-                                          "--data-dir", folder / "data", "--output-dir", folder / "out"])
+        result = run_in_process(CHAPTER, ["8.5", "--edition", "2", "--quick", "--batch-size", "4",
+                                          *MIXED_BFLOAT16_MIRRORED, "--data-dir", folder / "data",
+                                          "--output-dir", folder / "out"])
     return folder / "out", result
 
 
@@ -164,6 +167,10 @@ def test_the_quick_run_saves_the_generated_faces_of_each_epoch_and_real_ones(qui
 def test_8_5_second_edition_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(
         quick_run):
     assert assert_trained_in_mixed_bfloat16(quick_run[0], "8.5") == 1
+
+
+def test_8_5_second_edition_under_mirrored_builds_every_model_in_the_strategys_scope(quick_run):
+    assert_trained_with_mirrored_variables(quick_run[0], "8.5")
 
 
 def test_without_celeba_it_is_one_line_saying_where_to_put_it(tmp_path):

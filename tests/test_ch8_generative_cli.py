@@ -14,8 +14,9 @@ from PIL import Image
 import chapters.ch8_style_transfer
 from chapters.ch8_generative import CHAPTER
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     make_run,
     results_of,
     run_folders,
@@ -129,11 +130,13 @@ def test_summary_only_matches_the_book_for_every_model_of_both_editions(tmp_path
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
-    """8.1 --quick on a synthetic text, then --resume with --epochs 2; both in mixed bfloat16 (forced: any CPU)."""
+    """8.1 --quick on a synthetic text, then --resume with --epochs 2; both in mixed bfloat16 (forced: any CPU) and
+    with --distribute mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("text")
     with isolated(folder):
         text = write_text(folder / "data")
-        common = ["8.1", "--quick", *MIXED_BFLOAT16, "--data-dir", folder / "data", "--output-dir", folder / "out"]
+        common = ["8.1", "--quick", *MIXED_BFLOAT16_MIRRORED, "--data-dir", folder / "data",
+                  "--output-dir", folder / "out"]
         first = run_chapter(*common)
         training = training_of(folder / "out", "8.1")
         second = run_chapter(*common, "--epochs", "2", "--resume")
@@ -182,6 +185,10 @@ def test_text_generation_resumes_the_same_run_for_a_second_epoch(text_run):
 
 def test_8_1_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(text_run):
     assert assert_trained_in_mixed_bfloat16(text_run[0], "8.1") == 1
+
+
+def test_8_1_under_mirrored_builds_every_model_in_the_strategys_scope(text_run):
+    assert_trained_with_mirrored_variables(text_run[0], "8.1")
 
 
 def test_text_generation_without_the_text_is_one_line(tmp_path):
@@ -262,12 +269,14 @@ def test_deep_dream_without_the_imagenet_weights_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def vae_runs(tmp_path_factory):
+    """8.4 --quick in the 1st edition; and in the 2nd, in mixed bfloat16 (forced: any CPU) and with --distribute
+    mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("vae")
     with isolated(folder):
         write_digits(folder / "data")
         first = run_chapter("8.4", "--quick", "--data-dir", folder / "data", "--output-dir", folder / "one")
-        second = run_chapter("8.4", "--quick", "--edition", "2", *MIXED_BFLOAT16, "--data-dir", folder / "data",
-                             "--output-dir", folder / "two")
+        second = run_chapter("8.4", "--quick", "--edition", "2", *MIXED_BFLOAT16_MIRRORED, "--data-dir",
+                             folder / "data", "--output-dir", folder / "two")
     return folder, first, second
 
 
@@ -299,17 +308,25 @@ def test_8_4_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_
     assert assert_trained_in_mixed_bfloat16(folder / "two", "8.4") == 1
 
 
+def test_8_4_under_mirrored_builds_every_model_in_the_strategys_scope(vae_runs):
+    folder, _, (code, _, err) = vae_runs  # the 2nd edition's run
+    assert code == 0, err[-2000:]
+    assert_trained_with_mirrored_variables(folder / "two", "8.4")
+
+
 # ---------------------------------------------------------------------------
 # 8.5
 # ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def gan_run(tmp_path_factory):
+    """8.5 --quick on MNIST digits, in mixed bfloat16 (forced: any CPU) and with --distribute mirrored (on one
+    device)."""
     folder = tmp_path_factory.mktemp("gan")
     with isolated(folder):
         write_digits(folder / "data")
-        result = run_chapter("8.5", "--images", "mnist", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir",
-                             folder / "data", "--output-dir", folder / "out")
+        result = run_chapter("8.5", "--images", "mnist", "--quick", "--batch-size", "4", *MIXED_BFLOAT16_MIRRORED,
+                             "--data-dir", folder / "data", "--output-dir", folder / "out")
     return folder / "out", result
 
 
@@ -344,6 +361,10 @@ def test_the_gan_saves_its_pictures_losses_and_what_a_digit_classifier_makes_of_
 
 def test_8_5_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(gan_run):
     assert assert_trained_in_mixed_bfloat16(gan_run[0], "8.5") == 1
+
+
+def test_8_5_under_mirrored_builds_every_model_in_the_strategys_scope(gan_run):
+    assert_trained_with_mirrored_variables(gan_run[0], "8.5")
 
 
 def test_an_unreadable_5_1_model_beside_the_output_folder_is_said_and_one_is_trained_instead(tmp_path, capsys):

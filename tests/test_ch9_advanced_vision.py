@@ -19,8 +19,9 @@ import chapters
 from chapters.ch9_advanced_vision import CHAPTER
 from datasets import DataError, oxford_pets
 from tests.helpers import (
-    MIXED_BFLOAT16,
+    MIXED_BFLOAT16_MIRRORED,
     assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables,
     fingerprint,
     make_split_folder,
     results_file,
@@ -181,12 +182,12 @@ def test_summary_only_checks_every_model_of_both_sections_without_data(tmp_path)
 @pytest.fixture(scope="module")
 def segmentation_run(tmp_path_factory):
     """9.2 --quick on 10 synthetic pairs (8 to train, 2 to validate), batches of 4, in mixed bfloat16 (forced: on
-    any CPU)."""
+    any CPU) and with --distribute mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("segmentation")
     with isolated(folder):
         write_pets(folder / "data" / "oxford_pets")
-        result = run_chapter("9.2", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir", folder / "data",
-                             "--output-dir", folder / "out")
+        result = run_chapter("9.2", "--quick", "--batch-size", "4", *MIXED_BFLOAT16_MIRRORED, "--data-dir",
+                             folder / "data", "--output-dir", folder / "out")
     return folder / "out", result
 
 
@@ -221,14 +222,18 @@ def test_9_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_
     assert assert_trained_in_mixed_bfloat16(segmentation_run[0], "9.2") == 1
 
 
+def test_9_2_under_mirrored_builds_every_model_in_the_strategys_scope(segmentation_run):
+    assert_trained_with_mirrored_variables(segmentation_run[0], "9.2")
+
+
 @pytest.fixture(scope="module")
 def xception_run(tmp_path_factory):
     """9.3 --quick on a tiny dogs-vs-cats split (6 + 6 training pictures), then --resume for a second epoch; both in
-    mixed bfloat16 (forced: on any CPU)."""
+    mixed bfloat16 (forced: on any CPU) and with --distribute mirrored (on one device)."""
     folder = tmp_path_factory.mktemp("xception")
     with isolated(folder):
         make_split_folder(folder / "data" / "cats_and_dogs_small")
-        common = ["9.3", "--quick", "--batch-size", "4", *MIXED_BFLOAT16, "--data-dir", folder / "data",
+        common = ["9.3", "--quick", "--batch-size", "4", *MIXED_BFLOAT16_MIRRORED, "--data-dir", folder / "data",
                   "--output-dir", folder / "out"]
         first = run_chapter(*common)
         second = run_chapter(*common, "--epochs", "2", "--resume")
@@ -261,3 +266,7 @@ def test_the_mini_xception_resumes_the_same_run_for_a_second_epoch(xception_run)
 
 def test_9_3_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(xception_run):
     assert assert_trained_in_mixed_bfloat16(xception_run[0], "9.3") == 1
+
+
+def test_9_3_under_mirrored_builds_every_model_in_the_strategys_scope(xception_run):
+    assert_trained_with_mirrored_variables(xception_run[0], "9.3")
