@@ -329,12 +329,13 @@ def test_the_chief_writes_the_run_and_the_other_worker_its_own_folder(tmp_path):
     assert run_folders(tmp_path / "out" / "worker-1", "2.1")
 
 
-# --- every section that trains with fit has a --quick run checked in mixed bfloat16 ---------------------------
+# --- every section that trains with fit has a --quick run checked in mixed bfloat16 and mirrored -------------
 
 
-def sections_checked_in_mixed_bfloat16():
-    """The sections that the tests pass to assert_trained_in_mixed_bfloat16, read from their source: a number
-    written in the call, or the numbers of the @pytest.mark.parametrize list of the argument the call names."""
+def sections_checked_by(assertion):
+    """The sections that the tests pass to the helper named `assertion` (assert_trained_in_mixed_bfloat16,
+    assert_trained_with_mirrored_variables), read from their source: a number written in the call, or the numbers
+    of the @pytest.mark.parametrize list of the argument the call names."""
     import ast
 
     found = set()
@@ -345,7 +346,7 @@ def sections_checked_in_mixed_bfloat16():
             parametrized = {decorator.args[0].value: decorator.args[1] for decorator in function.decorator_list
                             if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "parametrize"}
             for call in ast.walk(function):
-                if (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "assert_trained_in_mixed_bfloat16"
+                if (isinstance(call, ast.Call) and getattr(call.func, "id", "") == assertion
                         and len(call.args) == 2):
                     section = call.args[1]
                     if isinstance(section, ast.Constant):
@@ -358,14 +359,23 @@ def sections_checked_in_mixed_bfloat16():
 def test_every_distributable_section_has_a_quick_run_checked_in_forced_bfloat16():
     """A section that trains with run.fit is added with a test of its --quick run under MIXED_BFLOAT16: the flag
     on one of its module's --quick runs, and assert_trained_in_mixed_bfloat16 on what that run wrote."""
-    assert distributable_sections() - sections_checked_in_mixed_bfloat16() == set()
+    assert distributable_sections() - sections_checked_by("assert_trained_in_mixed_bfloat16") == set()
 
 
-def test_the_sections_checked_in_forced_bfloat16_are_the_chapters_sections():
+def test_every_distributable_section_has_a_quick_run_checked_with_mirrored_variables():
+    """A section that trains with run.fit is added with a test of a --quick run under --distribute mirrored
+    (MIXED_BFLOAT16_MIRRORED in the module's fixtures, on one device; or two logical CPUs in a subprocess below):
+    assert_trained_with_mirrored_variables on what that run wrote shows every model it trained was built in the
+    strategy's scope."""
+    assert distributable_sections() - sections_checked_by("assert_trained_with_mirrored_variables") == set()
+
+
+@pytest.mark.parametrize("assertion", ["assert_trained_in_mixed_bfloat16", "assert_trained_with_mirrored_variables"])
+def test_the_sections_checked_in_forced_bfloat16_or_mirrored_are_the_chapters_sections(assertion):
     from chapters import all_chapters
 
     sections = {number for chapter in all_chapters() for number in chapter.sections}
-    assert sections_checked_in_mixed_bfloat16() - sections == set()
+    assert sections_checked_by(assertion) - sections == set()
 
 
 # --- real sections with the flags, as a student runs them ------------------------------------------------------
