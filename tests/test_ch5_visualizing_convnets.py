@@ -148,6 +148,11 @@ def test_without_class_names_offline_the_top_classes_are_numbers():
                                                  ("class 385", pytest.approx(0.1))]
 
 
+def test_the_elephant_predictions_quote_the_books_text_and_its_notebook_each_named():
+    quoted = s5_4.FIRST_EDITION.class_activation_map.book_predictions
+    assert "text: African_elephant 0.925, tusker 0.070, Indian_elephant 0.004" in quoted
+    assert "notebook: 0.9094, 0.0862, 0.0044" in quoted
+
 # --- 1. Intermediate activations and the reader's model -------------------------------------------------
 
 def test_the_book_draws_the_first_8_layers_16_channels_a_row_and_its_test_picture_is_cat_1700():
