@@ -183,10 +183,10 @@ def main():
         prepare, evaluate, samples, book_epochs = workloads[number](args, settings, policies)
         epochs = 2 if args.quick else args.epochs or (book_epochs if number == "5.1" else 10)
         print(f"\n{number}: {epochs} epochs each, float32 and {mixed} in turns")
-        runs, summary = compare_training_recipes(prepare, evaluate, samples, epochs, args.repeats,
-                                                 recipes=("float32", "mixed"))
-        speedup = summary["speedup_after_first_epoch"] or summary["speedup_whole_training"]
-        accuracy = summary["mean_test_accuracy"]
+        runs, comparison = compare_training_recipes(prepare, evaluate, samples, epochs, args.repeats,
+                                                    recipes=("float32", "mixed"))
+        speedup = comparison["speedup_after_first_epoch"] or comparison["speedup_whole_training"]
+        accuracy = comparison["mean_test_accuracy"]
         results[number] = {
             "epochs": epochs, "book_epochs": book_epochs,
             "epoch_time_ratio_mixed_over_float32": round(1 / speedup, 3),

@@ -257,3 +257,19 @@ def test_the_mixed_precision_targets_are_not_judged_where_bfloat16_was_forced():
     verdicts = mixed_precision_verdicts(ratio=0.55, native=False)
     assert verdicts["5.2: epoch time"] == (0.55, None)
     assert verdicts["5.2: validation accuracy"] == (0.795, None)
+
+
+def test_the_mixed_precision_benchmark_writes_its_report_with_the_summary_of_its_own_measurements(tmp_path):
+    """The whole script, --quick on 5.1 (the MNIST sample that ships with the requirements): its report holds the
+    measured ratio and accuracies, and summary rows derived from them (a name clash once lost a 100-epoch report)."""
+    report_path = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.mixed_precision_sections", "--quick", "--workloads", "5.1",
+                           "--repeats", "1", "--data-dir", str(tmp_path), "--output", str(report_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    measured = report["results"]["5.1"]
+    assert measured["epochs"] == 2 and measured["epoch_time_ratio_mixed_over_float32"] > 0
+    rows = {row["what"]: row for row in report["summary"]}
+    assert rows["5.1: epochs run"]["measured"] == 2
+    assert rows["5.1: test accuracy, mixed_bfloat16"]["measured"] == measured["accuracy_mixed"]
