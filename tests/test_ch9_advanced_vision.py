@@ -270,3 +270,9 @@ def test_9_3_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_
 
 def test_9_3_under_mirrored_builds_every_model_in_the_strategys_scope(xception_run):
     assert_trained_with_mirrored_variables(xception_run[0], "9.3")
+
+
+def test_the_mini_xception_trains_in_the_books_batches_of_32_for_100_epochs():
+    from chapters.ch9_advanced_vision import modern_convnet_patterns
+
+    assert (modern_convnet_patterns.BOOK_BATCH_SIZE, modern_convnet_patterns.BOOK_EPOCHS) == (32, 100)
