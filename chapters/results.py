@@ -8,8 +8,9 @@ Every `results.json` under the output folder (`<output dir>/<chapter>/<section>-
 for each chapter, section and edition the newest run is kept. A table per chapter has a row per recorded
 result; under it, a line per run says when it ran, from which commit, on which machine (CPU, its avx2 /
 avx512 / bfloat16 instructions, GPUs) and with which options. A --quick run is marked on each of its rows:
-its numbers come from a small subset and one epoch, not from the book's experiment. Runs written before
-results.json recorded the machine, the commit or the options show "?" there.
+its numbers come from a small subset and one epoch, not from the book's experiment. A full run whose training
+ended before the book's epochs (--epochs, or stopped) is marked "(stopped short)" and its run line says how far
+each model got. Runs written before results.json recorded the machine, the commit or the options show "?" there.
 
 After the chapters, a Benchmarks part shows every report the scripts in benchmarks/ wrote
 (`<output dir>/benchmarks/*.json`): its summary rows (what was measured, our number, what it is compared
@@ -119,10 +120,24 @@ def machine_text(machine):
             + (f"; {versions}" if versions else ""))
 
 
+def stopped_short(run):
+    """'mini_xception: 30 of the book's 100 epochs' for each training of a full run that ended before the book's
+    schedule (--epochs, or stopped and not resumed); a --quick run is short by design and says so instead."""
+    trainings = run.get("training") if isinstance(run.get("training"), dict) else {}
+    if run.get("quick") is not False:
+        return []
+    return [f"{name}: {training['epochs_done']} of the book's {training['book_epochs']} epochs"
+            for name, training in trainings.items()
+            if isinstance(training, dict) and isinstance(training.get("epochs_done"), int)
+            and isinstance(training.get("book_epochs"), int) and training["epochs_done"] < training["book_epochs"]]
+
+
 def options_text(run):
     """Edition, --quick, precision and distribution, and the command line's own flags."""
     device = run.get("device") if isinstance(run.get("device"), dict) else {}
-    quick = {True: "--quick (a small subset, 1 epoch: not the book's experiment)", False: "full run"}
+    short = stopped_short(run)
+    quick = {True: "--quick (a small subset, 1 epoch: not the book's experiment)",
+             False: f"full data, stopped short ({'; '.join(short)})" if short else "full run"}
     parts = [f"edition {run.get('edition', UNKNOWN)}", quick.get(run.get("quick"), "--quick " + UNKNOWN),
              f"precision {device.get('precision', UNKNOWN)}"]
     if device.get("distribute") not in (None, "none"):
@@ -138,11 +153,12 @@ def chapter_table(runs):
     notes = []
     for number, run in enumerate(runs, 1):
         label = f"r{number}"
-        quick = " (quick)" if run.get("quick") else ""
+        mark = " (quick)" if run.get("quick") else " (stopped short)" if stopped_short(run) else ""
         for key, entry in run["results"].items():
             ours, book = result_cells(key, entry)
             note = shown(entry.get("note", "")) if isinstance(entry, dict) else ""
-            lines.append(f"| {run['section']} | {shown(key)} | {ours}{quick} | {book} | {note} | {label} |")
+            marked = "" if key.startswith("book_check.") and not run.get("quick") else mark  # a check trains nothing
+            lines.append(f"| {run['section']} | {shown(key)} | {ours}{marked} | {book} | {note} | {label} |")
         if not run["results"]:
             lines.append(f"| {run['section']} | (nothing recorded yet) | | | | {label} |")
         notes.append(f"- **{label}** ({run['section']}): {run['when']}, commit {run.get('commit') or UNKNOWN}, "
@@ -202,7 +218,8 @@ def render(runs, output_dir, reports=()):
              "run of each section (and edition) under that folder. Run a section yourself, then the same command, "
              "to see your numbers beside the book's.", "",
              "A number marked (quick) comes from a `--quick` run: a small subset of the data and one epoch, "
-             "which checks that everything runs; its numbers are not the book's experiment. "
+             "which checks that everything runs; its numbers are not the book's experiment. A number marked "
+             "(stopped short) comes from a run that trained fewer epochs than the book; its run line says how many. "
              "\"?\" marks what a run's results.json did not record (runs made before it recorded it).", ""]
     chapters = {}
     for run in runs:

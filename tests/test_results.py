@@ -94,6 +94,23 @@ def test_a_full_run_is_not_marked_quick(tmp_path):
     assert not any("quick" in row["ours"] for row in table_rows(markdown).values())
 
 
+def test_a_full_run_that_trained_fewer_epochs_than_the_book_is_marked_and_says_how_many(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", training={"first_network": {"epochs_done": 3, "book_epochs": 5}})
+    markdown = results.render(results.find_runs(tmp_path), tmp_path)
+    rows = table_rows(markdown)
+    assert rows["test_accuracy"]["ours"] == "0.9790 (stopped short)"
+    assert not rows["book_check.first_network"]["ours"].endswith("(stopped short)")  # a check trains nothing
+    assert "first_network: 3 of the book's 5 epochs" in run_notes(markdown)[0]
+    assert "full run" not in run_notes(markdown)[0]
+
+
+def test_a_run_that_trained_the_books_epochs_is_a_full_run_unmarked(tmp_path):
+    write_run(tmp_path, "2.1-20261205-090000", training={"first_network": {"epochs_done": 5, "book_epochs": 5}})
+    markdown = results.render(results.find_runs(tmp_path), tmp_path)
+    assert not any("stopped short" in row["ours"] for row in table_rows(markdown).values())
+    assert "full run" in run_notes(markdown)[0]
+
+
 def test_each_run_names_its_date_commit_machine_and_options(tmp_path):
     write_run(tmp_path, "2.1-20261205-090000", argv=["2.1", "--variant", "workshop"])
     note = run_notes(results.render(results.find_runs(tmp_path), tmp_path))[0]
