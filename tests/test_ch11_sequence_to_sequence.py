@@ -255,3 +255,63 @@ def test_the_chapter_is_listed_and_has_only_the_second_edition(capsys):
     with pytest.raises(SystemExit):
         CHAPTER.parser().parse_args(["--edition", "2"])
     assert CHAPTER.sections["11.5"].summary.startswith("2nd ed. 11.5:")
+
+
+# --- what the batches hold: identities carried by the words ------------------------------------------
+
+def identified_pairs(count):
+    """Pair i: English "e<i> f<i>", Spanish "[start] s<i> t<i> [end]": every word says which pair it is from."""
+    return [(f"e{i} f{i}", f"[start] s{i} t{i} [end]") for i in range(count)]
+
+
+def words_of(ids, vocabulary):
+    return [vocabulary[i] for i in np.asarray(ids) if i != 0]
+
+
+def passes(dataset, count=2):
+    """`count` passes over a dataset, each as [(english ids, decoder input ids, target ids)] per pair."""
+    return [[(tuple(e), tuple(s), tuple(t)) for inputs, targets in dataset
+             for e, s, t in zip(np.asarray(inputs["english"]), np.asarray(inputs["spanish"]), np.asarray(targets))]
+            for _ in range(count)]
+
+
+def test_11_5_each_target_is_its_decoder_input_one_word_later_and_stays_with_its_english_source():
+    pairs = identified_pairs(40)
+    source, target = s11_5.adapted_vectorizations(pairs)
+    english_words, spanish_words = source.get_vocabulary(), target.get_vocabulary()
+    for dataset in (s11_5.translation_dataset(pairs, source, target, 8, shuffle_seed=0),  # training
+                    s11_5.translation_dataset(pairs, source, target, 8)):  # validation
+        rows = passes(dataset, 1)[0]
+        assert len(rows) == 40
+        for english, decoder_input, next_words in rows:
+            assert len(english) == len(decoder_input) == len(next_words) == translation.SEQUENCE_LENGTH == 20
+            i = words_of(english, english_words)[0][1:]
+            assert words_of(english, english_words) == [f"e{i}", f"f{i}"]
+            assert words_of(decoder_input, spanish_words) == ["[start]", f"s{i}", f"t{i}", "[end]"]
+            assert words_of(next_words, spanish_words) == [f"s{i}", f"t{i}", "[end]"]
+
+
+def test_11_5_training_batches_come_in_a_new_order_each_epoch_and_validation_batches_keep_theirs():
+    pairs = identified_pairs(200)
+    source, target = s11_5.adapted_vectorizations(pairs)
+    first, second = passes(s11_5.translation_dataset(pairs, source, target, 4, shuffle_seed=0))
+    assert first != second and sorted(first) == sorted(second)
+    first, second = passes(s11_5.translation_dataset(pairs, source, target, 4))
+    assert first == second
+
+
+def test_11_5_vocabularies_are_learned_from_the_training_pairs_only(tmp_path):
+    from tests.helpers import make_run
+
+    path = tmp_path / "data" / "spa-eng" / "spa.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(f"e{i} f{i}.\ts{i} t{i}.\n" for i in range(100)), encoding="utf-8")
+    run = make_run(tmp_path, section="11.5", edition=2, quick=True, data_dir=tmp_path / "data")
+    data = s11_5.translation_data(run)
+    pairs = [(english, f"[start] {spanish} [end]") for english, spanish in spa_eng.load_text_pairs(tmp_path / "data")]
+    train, val, test = s11_5.split_pairs(pairs, run.seed)
+    assert {english for english, _ in data.test_pairs} == {english for english, _ in test}
+    for vectorization, side in ((data.source_vectorization, 0), (data.target_vectorization, 1)):
+        learned = set(vectorization.get_vocabulary()) - {"", "[UNK]", "[start]", "[end]"}
+        expected = {word.strip(".").lower() for pair in train for word in pair[side].split()} - {"[start]", "[end]"}
+        assert learned == expected
