@@ -319,3 +319,54 @@ def assert_trained_with_mirrored_variables(output_dir, section=None):
     """Every model the run trained with run.fit had its variables mirrored by the strategy."""
     training = training_of(output_dir, section)
     assert training and all(facts["variables_mirrored"] for facts in training.values()), training
+
+
+# --- what a section hands its first training -----------------------------------------------------
+
+class FitReached(Exception):
+    """Raised by first_fit's stand-in for run.fit: the section stops where its training would begin."""
+
+
+def first_fit(chapter, argv, cwd):
+    """What a section's first run.fit receives, with no training: {"name", "model", "train", "validation",
+    "steps"} (steps: steps_per_epoch as fit would use it, None for one pass over the data)."""
+    import pytest
+
+    from chapters import training
+
+    calls = []
+
+    def fit(run, model, data, *, name, validation_data=None, steps_per_epoch=None, **kwargs):
+        calls.append({"name": name, "model": model, "train": data, "validation": validation_data,
+                      "steps": run.steps_per_epoch(steps_per_epoch)})
+        raise FitReached(name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "fit", fit)
+        with pytest.raises(FitReached):
+            run_in_process(chapter, argv, cwd=cwd)
+    return calls[0]
+
+
+def samples_per_epoch(data, steps=None, epochs=2):
+    """`epochs` passes over a dataset of (inputs, labels) batches as fit() draws them, each the list of its samples
+    as (bytes of the inputs, bytes of the label) in the order they came (steps: one iterator, `steps` a pass)."""
+    def samples(batches):
+        return [(np.asarray(x).tobytes(), np.asarray(y).tobytes()) for xs, ys in batches for x, y in zip(xs, ys)]
+
+    if steps is None:
+        return [samples(data) for _ in range(epochs)]
+    batches = list(data.take(epochs * steps))
+    return [samples(batches[i * steps:(i + 1) * steps]) for i in range(epochs)]
+
+
+def assert_reshuffled_each_epoch(data, steps=None):
+    """Two epochs hold the same (sample, label) pairs, in another order."""
+    first, second = samples_per_epoch(data, steps)
+    assert sorted(first) == sorted(second), "two epochs hold different (sample, label) pairs"
+    assert first != second, "the training samples come in the same order every epoch"
+
+
+def assert_same_order_each_pass(data):
+    first, second = samples_per_epoch(data)
+    assert first == second, "the evaluation samples change order from one pass to the next"
