@@ -276,3 +276,13 @@ def test_the_mini_xception_trains_in_the_books_batches_of_32_for_100_epochs():
     from chapters.ch9_advanced_vision import modern_convnet_patterns
 
     assert (modern_convnet_patterns.BOOK_BATCH_SIZE, modern_convnet_patterns.BOOK_EPOCHS) == (32, 100)
+
+
+def test_9_2_each_picture_keeps_its_own_trimap_when_another_trimap_is_missing(tmp_path):
+    root = write_pets(tmp_path / "pets", count=6)
+    (root / "annotations" / "trimaps" / "Abyssinian_3.png").unlink()
+    with pytest.warns(UserWarning, match="1 pictures .* have no trimap"):
+        pairs = oxford_pets.image_trimap_pairs(root)
+    assert [picture.stem for picture, _ in pairs] == ["Abyssinian_1", "Abyssinian_5", "beagle_2", "beagle_4",
+                                                      "beagle_6"]
+    assert all(picture.stem == trimap.stem for picture, trimap in pairs)
