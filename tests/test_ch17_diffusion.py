@@ -195,3 +195,16 @@ def test_resume_loads_the_saved_weights_of_the_subclassed_model(quick_runs):
 
 def test_17_2_under_forced_bfloat16_trains_hidden_layers_in_bfloat16_and_outputs_in_float32(quick_runs):
     assert assert_trained_in_mixed_bfloat16(quick_runs[0], "17.2") == 1
+
+
+def test_17_2_normalises_with_the_statistics_of_every_training_picture(tmp_path):
+    from tests.helpers import first_fit
+
+    write_digits(tmp_path / "data")
+    call = first_fit(CHAPTER, ["17.2", "--quick", "--batch-size", "8", "--data-dir", tmp_path / "data",
+                               "--output-dir", tmp_path / "out"], cwd=tmp_path)
+    with np.load(tmp_path / "data" / "mnist" / "mnist.npz") as mnist:
+        pictures = np.pad(mnist["x_train"], ((0, 0), (2, 2), (2, 2))).astype("float64")  # all 40, padded to 32x32
+    normalizer = call["model"].normalizer
+    assert float(np.squeeze(normalizer.mean)) == pytest.approx(pictures.mean(), rel=1e-4)
+    assert float(np.squeeze(normalizer.variance)) == pytest.approx(pictures.var(), rel=1e-3)
